@@ -1,0 +1,131 @@
+"""The criteria catalogue (catalogue.yaml) as typed objects, resolved for one profile."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
+DEFAULT_PROFILE = "xunyang-2016"
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One evaluation criterion as a profile uses it."""
+
+    code: str
+    level: str
+    table: str
+    label: str
+    rule: str
+    measure: str
+    veto: bool
+    department: str
+    co_departments: tuple[str, ...]
+    source: str
+    source_text: str
+    params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def departments(self) -> tuple[str, ...]:
+        return (self.department, *self.co_departments)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named selection of criteria with the year, poverty line and evaluation date."""
+
+    name: str
+    label: str
+    year: int
+    poverty_line: float
+    evaluation_date: dt.date
+    criteria: tuple[Criterion, ...]
+    metrics: dict[str, dict[str, Any]]
+    sampling: dict[str, Any]
+    sources: tuple[str, ...]
+    data_rules: dict[str, dict[str, str]]
+    departments: tuple[str, ...]
+
+    def criterion(self, code: str) -> Criterion:
+        for crit in self.criteria:
+            if crit.code == code:
+                return crit
+        raise KeyError(code)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.criteria)
+
+    def by_level(self, level: str) -> tuple[Criterion, ...]:
+        return tuple(c for c in self.criteria if c.level == level)
+
+
+_BASE_FIELDS = {"level", "table", "label", "rule", "measure", "veto", "department", "co_departments", "source"}
+
+
+@lru_cache(maxsize=None)
+def raw_catalogue(path: Path = CATALOGUE_PATH) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def profile_names() -> list[str]:
+    return list(raw_catalogue()["profiles"])
+
+
+def _format_rule(text: str, values: dict[str, Any]) -> str:
+    pct = {f"{k}_pct": f"{v * 100:g}%" for k, v in values.items() if isinstance(v, float) and v <= 1}
+    try:
+        return text.format(**values, **pct)
+    except (KeyError, IndexError):
+        return text
+
+
+@lru_cache(maxsize=None)
+def load_profile(name: str = DEFAULT_PROFILE, poverty_line: float | None = None) -> Profile:
+    """Resolve a profile: base criteria merged with the profile's overrides, rules filled in."""
+    cat = raw_catalogue()
+    if name not in cat["profiles"]:
+        raise ValueError(f"未知的评估标准 {name!r}；可选：{', '.join(cat['profiles'])}")
+    prof = cat["profiles"][name]
+    year = int(prof["year"])
+    line = float(poverty_line if poverty_line is not None else cat["poverty_lines"][year])
+    criteria = []
+    for code, override in prof["criteria"].items():
+        merged = {**cat["criteria"][code], **(override or {})}
+        params = {k: v for k, v in merged.items() if k not in _BASE_FIELDS}
+        params.setdefault("poverty_line", line)
+        criteria.append(
+            Criterion(
+                code=code,
+                level=merged["level"],
+                table=merged["table"],
+                label=merged["label"],
+                rule=_format_rule(merged["rule"], {**params, "poverty_line": f"{line:g}"}),
+                measure=merged["measure"],
+                veto=bool(merged["veto"]),
+                department=merged["department"],
+                co_departments=tuple(merged.get("co_departments", ())),
+                source=merged["source"],
+                source_text=cat["sources"][merged["source"]],
+                params=params,
+            )
+        )
+    return Profile(
+        name=name,
+        label=prof["label"],
+        year=year,
+        poverty_line=line,
+        evaluation_date=prof["evaluation_date"],
+        criteria=tuple(criteria),
+        metrics=cat["metrics"],
+        sampling=cat["sampling"],
+        sources=tuple(cat["sources"][s] for s in prof["sources"]),
+        data_rules=cat["data_rules"],
+        departments=tuple(cat["departments"]),
+    )
