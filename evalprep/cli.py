@@ -1,0 +1,97 @@
+"""The `evalprep` command: a thin registry of subcommands over the same flows the deployments run."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from evalprep.settings import load_settings
+
+DEMO_WEEKS = ("2016-W36", "2016-W37", "2016-W38", "2016-W39")
+
+
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def cmd_generate_demo(args: argparse.Namespace) -> int:
+    from evalprep.demo import generate_demo
+
+    manifest = generate_demo(Path(args.out), seed=args.seed, small=args.small)
+    print(f"演示县已生成：{Path(args.out).resolve()}（{len(manifest['weeks'])} 周）")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from flows.weekly import weekly_county_run
+
+    out = weekly_county_run(
+        inbox=str(args.inbox),
+        week=args.week,
+        out=str(args.out) if args.out else None,
+        profile=args.profile,
+        as_of=args.as_of.isoformat() if args.as_of else None,
+        townships=list(args.township or []),
+        villages=list(args.village or []),
+        reference=str(args.reference) if args.reference else None,
+    )
+    print(out)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from evalprep.demo import generate_demo
+    from flows.weekly import weekly_county_run
+
+    settings = load_settings()
+    county = settings.demo_dir
+    if not (county / "manifest.json").exists():
+        print(f"生成演示县：{county}")
+        generate_demo(county, seed=args.seed)
+    week = DEMO_WEEKS[-1]
+    out = weekly_county_run(inbox=str(county / "inbox"), week=week, out=str(args.out) if args.out else None,
+                            reference=str(county / "reference"))
+    print(out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="evalprep", description="旬阳县脱贫退出第三方评估迎评准备")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate-demo", help="生成演示县（各镇每周报表 + 参考数据 + 缺陷清单）")
+    gen.add_argument("--out", required=True, type=Path)
+    gen.add_argument("--seed", type=int, default=2016)
+    gen.add_argument("--small", action="store_true", help="只生成2个镇，供快速测试")
+    gen.set_defaults(func=cmd_generate_demo)
+
+    demo = sub.add_parser("demo", help="在演示县最新一周上运行每周流程")
+    demo.add_argument("--out", type=Path)
+    demo.add_argument("--seed", type=int, default=2016)
+    demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser("run", help="对某一周的收件箱运行每周流程")
+    run.add_argument("--inbox", required=True, type=Path, help="收件箱目录（含 YYYY-Www 子目录）")
+    run.add_argument("--week", required=True, help="周次，如 2016-W39")
+    run.add_argument("--out", type=Path)
+    run.add_argument("--profile", default="xunyang-2016")
+    run.add_argument("--as-of", type=_date, help="数据截止日期，默认该周周日")
+    run.add_argument("--township", action="append", help="只处理该镇（镇代码，可重复）")
+    run.add_argument("--village", action="append", help="只生成该村档案（村代码，可重复）")
+    run.add_argument("--reference", type=Path, help="参考数据目录（townships.csv、villages.csv）")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"evalprep: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

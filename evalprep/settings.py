@@ -1,0 +1,44 @@
+"""Paths and switches in one settings object, read from the environment (EVALPREP_*)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES_DIR = PROJECT_ROOT / "report_templates"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    max_file_bytes: int
+    render_processes: int
+    county_name: str = "旬阳县"
+    county_code: str = "610928"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def reference_dir(self) -> Path:
+        return self.data_dir / "reference"
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.data_dir / "demo"
+
+    @property
+    def out_dir(self) -> Path:
+        return self.data_dir / "out"
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, with defaults for one office machine."""
+    env = os.environ
+    return Settings(
+        data_dir=Path(env.get("EVALPREP_DATA_DIR", PROJECT_ROOT / "data")).resolve(),
+        max_file_bytes=int(float(env.get("EVALPREP_MAX_FILE_MB", "50")) * 1024 * 1024),
+        render_processes=int(env.get("EVALPREP_RENDER_PROCESSES", os.cpu_count() or 1)),
+    )

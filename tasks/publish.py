@@ -1,0 +1,85 @@
+"""The run's output folder (interface.md): tables written to a per-run staging folder, then published."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from tasks import stage_task
+
+from tasks.assess import Readiness
+
+VILLAGE_COLUMNS = [
+    "village_code", "village_name", "township_code", "is_key_village", "grade", "failing_criteria",
+    "satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate",
+    "households", "households_failing",
+]
+HOUSEHOLD_COLUMNS = ["household_id", "village_code", "exit_status", "meets_all", "failing_criteria"]
+CSV_ENCODING = "utf-8-sig"  # Excel on Chinese Windows opens UTF-8 CSV correctly only with a BOM
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary name in the same folder, then rename: no reader sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    write_bytes_atomic(path, frame.to_csv(index=False, lineterminator="\n").encode(CSV_ENCODING))
+
+
+def _joined(codes: pd.Series) -> pd.Series:
+    return codes.map(lambda c: ";".join(c) if isinstance(c, (list, tuple)) else "")
+
+
+def villages_table(readiness: Readiness) -> pd.DataFrame:
+    """readiness/villages.csv rows, rates rounded to 4 places."""
+    frame = readiness.villages[VILLAGE_COLUMNS].copy()
+    frame["failing_criteria"] = _joined(frame["failing_criteria"])
+    frame["is_key_village"] = frame["is_key_village"].map({True: "是", False: "否"})
+    for col in ("satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate"):
+        frame[col] = frame[col].round(4)
+    return frame.sort_values("village_code").reset_index(drop=True)
+
+
+def households_table(readiness: Readiness) -> pd.DataFrame:
+    """readiness/households.csv rows."""
+    frame = readiness.households[HOUSEHOLD_COLUMNS].copy()
+    frame["failing_criteria"] = _joined(frame["failing_criteria"])
+    return frame.sort_values("household_id").reset_index(drop=True)
+
+
+def write_run_tables(stage: Path, submissions: pd.DataFrame, issues: pd.DataFrame, readiness: Readiness) -> None:
+    """submissions.csv, issues.csv and the readiness tables into the staging folder."""
+    write_csv(stage / "submissions.csv", submissions)
+    write_csv(stage / "issues.csv", issues)
+    write_csv(stage / "readiness" / "villages.csv", villages_table(readiness))
+    write_csv(stage / "readiness" / "households.csv", households_table(readiness))
+
+
+def staging_dir(out_dir: Path, week: str, run_id: str) -> Path:
+    """A private folder for one run; nothing outside it changes until publish_run."""
+    stage = out_dir / f".staging-{week}-{run_id}-{os.getpid()}"
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    return stage
+
+
+def publish_run(stage: Path, out_dir: Path, week: str) -> Path:
+    """Swap the staged run in as OUT/<week>; the previous one is removed only after the swap."""
+    target = out_dir / week
+    retired = out_dir / f".retired-{week}-{os.getpid()}"
+    if target.exists():
+        os.replace(target, retired)
+    os.replace(stage, target)
+    shutil.rmtree(retired, ignore_errors=True)
+    return target
+
+
+write_tables_task = stage_task(write_run_tables, name="write-tables")
+publish_task = stage_task(publish_run, name="publish", retries=2, retry_delay_seconds=1)
