@@ -9,7 +9,7 @@ import pandas as pd
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
-ID_PATTERN = r"^\d{17}[\dX]$"
+ID_PATTERN = r"^[0-9]{17}[0-9X]$"
 _ID_RE = re.compile(ID_PATTERN)
 
 

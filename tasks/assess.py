@@ -9,6 +9,7 @@ import pandas as pd
 from tasks import stage_task
 
 from expectations.catalogue import Profile
+from tasks.criteria_frames import CANCELLED
 
 FAIL, PASS = "fail", "pass"
 GRADE_FAIL, GRADE_PASS, GRADE_EXCELLENT = "未达标", "合格", "优秀"
@@ -57,11 +58,11 @@ def _failing_codes(series: pd.Series) -> list[str]:
 
 
 def household_readiness(households: pd.DataFrame, failures: pd.DataFrame, profile: Profile) -> pd.DataFrame:
-    """One row per household: meets_all and the household criteria it fails."""
+    """One row per registered household (cancelled ones left out): meets_all and the criteria it fails."""
     codes = {c.code for c in profile.by_level("household")}
     hits = failures[failures["code"].isin(codes) & failures["household_id"].notna()]
     per_household = hits.groupby("household_id")["code"].agg(_failing_codes)
-    out = households.copy()
+    out = households[households["exit_status"] != CANCELLED].copy()
     out["failing_criteria"] = out["household_id"].map(per_household).apply(lambda v: v if isinstance(v, list) else [])
     out["meets_all"] = out["failing_criteria"].map(len) == 0
     return out

@@ -1,6 +1,7 @@
 """The run's output folder (interface.md): tables written to a per-run staging folder, then published."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -83,3 +84,19 @@ def publish_run(stage: Path, out_dir: Path, week: str) -> Path:
 
 write_tables_task = stage_task(write_run_tables, name="write-tables")
 publish_task = stage_task(publish_run, name="publish", retries=2, retry_delay_seconds=1)
+
+
+def write_validation_results(stage: Path, results: dict[str, dict]) -> None:
+    """The GX validation result of every suite, as JSON, under validation/."""
+    for name, result in sorted(results.items()):
+        data = json.dumps(result, ensure_ascii=False, indent=1, sort_keys=True, default=str)
+        write_bytes_atomic(stage / "validation" / f"{name}.json", data.encode("utf-8"))
+
+
+def write_rendering(stage: Path, report: pd.DataFrame) -> None:
+    """rendering.csv: every document, whether it rendered, how long it took, and why not."""
+    write_csv(stage / "rendering.csv", report.sort_values("path").drop(columns=["seconds"]))
+
+
+write_validation_task = stage_task(write_validation_results, name="write-validation-results")
+write_rendering_task = stage_task(write_rendering, name="write-rendering-report")

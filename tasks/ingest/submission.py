@@ -33,6 +33,7 @@ class SubmissionResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     rows_read: dict[str, int] = field(default_factory=dict)
+    headers: dict[tuple[str, str], str] = field(default_factory=dict)  # (sheet as written, column) → header
 
 
 def match_sheets(raw: dict[str, Rows]) -> dict[str, tuple[str, Rows]]:
@@ -147,6 +148,7 @@ def read_submission(path: Path, sha256: str, register: Register, max_bytes: int)
     issues: list[Issue] = []
     tables: dict[str, pd.DataFrame] = {}
     fatal: list[Issue] = []
+    headers: dict[tuple[str, str], str] = {}
     for key, sheet in sheets().items():
         if key not in found:
             tables[key] = empty_frame(sheet)
@@ -163,6 +165,9 @@ def read_submission(path: Path, sha256: str, register: Register, max_bytes: int)
             issues += [Issue.for_file("DQ-UNKNOWN-COLUMN", name, sheet=sheet_name, column=text) for text in parsed.header.unknown.values()]
         tables[key] = parsed.frame
         issues += parsed.issues
+        if parsed.header is not None:
+            for pos, column in parsed.header.columns.items():
+                headers[(sheet_name, column)] = parsed.header.written.get(pos, sheet.column(column).header)
     township, township_issues = identify_township(tables, name, register)
     if not township:
         fatal.append(Issue.for_file("DQ-TOWNSHIP-UNKNOWN", name))
@@ -176,8 +181,9 @@ def read_submission(path: Path, sha256: str, register: Register, max_bytes: int)
         issues += code_issues
     for frame in tables.values():
         frame["township_code"] = township
+    tables["villages"]["township_name"] = register.township_names[township]
     issues = [i.at_township(township) for i in issues]
     status = ACCEPTED_WITH_ISSUES if issues else ACCEPTED
     rows_read = {found[k][0]: len(tables[k]) for k in found}
     reason = f"{len(issues)} 个问题" if issues else ""
-    return SubmissionResult(name, sha256, status, township, reason, tables, issues, rows_read)
+    return SubmissionResult(name, sha256, status, township, reason, tables, issues, rows_read, headers)

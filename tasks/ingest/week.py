@@ -23,6 +23,7 @@ class WeekIngest:
     tables: dict[str, pd.DataFrame]
     submissions: pd.DataFrame
     issues: pd.DataFrame
+    headers: pd.DataFrame  # file, sheet, column (canonical), written: the header as the clerk wrote it
 
 
 def received_files(week_dir: Path) -> list[Path]:
@@ -67,4 +68,8 @@ def ingest_week(week_dir: Path, week: str, archive_dir: Path, register: Register
         frame = pd.concat([empty_frame(sheet).assign(township_code=pd.Series(dtype="str")), *parts], ignore_index=True)
         tables[key] = frame
     issues: list[Issue] = [i for idx, r in enumerate(results) if idx in used or r.status == REJECTED for i in r.issues]
-    return WeekIngest(tables, submissions_frame(results, used), issues_frame(issues))
+    headers = pd.DataFrame(
+        [(results[i].file, sheet, column, written) for i in sorted(used) for (sheet, column), written in results[i].headers.items()],
+        columns=["file", "sheet", "column", "written"],
+    )
+    return WeekIngest(tables, submissions_frame(results, used), issues_frame(issues), headers)

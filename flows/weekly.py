@@ -1,0 +1,46 @@
+"""The weekly county run: ingest → validate → assess → render → publish."""
+from __future__ import annotations
+
+import evalprep  # noqa: F401  (telemetry off before Prefect is imported)
+from prefect import flow, unmapped
+
+from evalprep.run_config import resolve_run, run_metadata
+from expectations.catalogue import DEFAULT_PROFILE
+from tasks import stage_task
+from tasks.assess import assess_task
+from tasks.criteria_frames import criteria_frames_task
+from tasks.dossiers import render_batch_task, render_county_task, rendering_report, township_batches
+from tasks.ingest import ingest_task
+from tasks.quality_issues import merge_issues_task
+from tasks.publish import publish_task, staging_dir, write_rendering_task, write_tables_task, write_validation_task
+from tasks.validate import validate_task
+
+resolve_task = stage_task(resolve_run, name="resolve-run")
+metadata_task = stage_task(run_metadata, name="run-metadata")
+staging_task = stage_task(staging_dir, name="staging")
+batches_task = stage_task(township_batches, name="plan-dossiers")
+report_task = stage_task(rendering_report, name="rendering-report")
+
+
+@flow(name="weekly-county-run")
+def weekly_county_run(inbox: str, week: str, out: str | None = None, profile: str = DEFAULT_PROFILE,
+                      as_of: str | None = None, townships: list[str] | None = None, villages: list[str] | None = None,
+                      reference: str | None = None) -> str:
+    """One week of township submissions → readiness tables and documents under OUT/<week>/."""
+    config = resolve_task(inbox, week, out, profile, as_of, townships or (), villages or (), reference)
+    ingest = ingest_task(config.week_dir, week, config.settings.archive_dir, config.register,
+                         config.settings.max_file_bytes, config.townships)
+    frames = criteria_frames_task(ingest.tables, config.as_of, config.profile)
+    validation = validate_task(frames, config.profile)
+    readiness = assess_task(frames, validation.failures, config.profile)
+    issues = merge_issues_task(ingest.issues, frames, validation.failures, ingest.headers)
+    run = metadata_task(config, ingest.submissions)
+    stage = staging_task(config.out_dir, week, run["run_id"])
+    write_tables_task(stage, ingest.submissions, issues, readiness)
+    write_validation_task(stage, validation.results)
+    batches = batches_task(readiness, config.villages)
+    processes = config.settings.render_processes
+    dossiers = render_batch_task.map(batches, unmapped(stage), config.profile.name, unmapped(run), processes)
+    county = render_county_task(readiness, stage, config.profile.name, run, processes)
+    write_rendering_task(stage, report_task(dossiers.result() + [county]))
+    return str(publish_task(stage, config.out_dir, week))

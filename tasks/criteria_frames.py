@@ -1,0 +1,192 @@
+"""The county-wide frames the GX suites validate: one row per entity, canonical columns plus the few
+derived columns a rule needs across rows or tables (data-model.md §1–2)."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from evalprep.idcard import ages
+from evalprep.template import sheets
+from expectations.catalogue import Profile, raw_catalogue
+from tasks import stage_task
+
+# Frames validated by the suites, and each one's key column (the template's sheet key).
+TABLES = ("households", "members", "villages", "projects", "surveys")
+BORDER_COLUMNS = ("township_code", "_file", "_sheet", "_row")
+
+# Domain vocabulary the rules are written in (docs/decisions.md, data-model.md §2); every value is a
+# template vocabulary entry (tests check it).
+EXIT_COHORT = ("预脱贫", "已脱贫")
+REMAINING_POOR = ("新识别", "未脱贫", "返贫")
+CANCELLED = "注销"  # registration cancelled: kept in the tables, counted nowhere
+NONE_MARKERS = ("无",)
+SATISFIED = ("满意", "基本满意")
+NOT_AN_ANSWER = ("不了解",)
+APPROVED = "已批复"
+
+_DTYPES = {"int": "float64", "number": "float64", "percent": "float64", "bool": "boolean", "date": "datetime64[ns]"}
+
+
+def canonical_frame(sheet: str, records: Iterable[Mapping[str, object]] = ()) -> pd.DataFrame:
+    """A canonical table (data-model.md §1) with every template column in its border dtype."""
+    columns = {c.name: _DTYPES.get(c.kind.split(":")[0], "str") for c in sheets()[sheet].columns}
+    columns.update({"township_code": "str", "_file": "str", "_sheet": "str", "_row": "int64"})
+    frame = pd.DataFrame(list(records), columns=list(columns))
+    if frame.empty:
+        return frame.astype(columns)
+    if frame["_row"].isna().any():
+        frame["_row"] = np.arange(2, len(frame) + 2)
+    return frame.astype(columns)
+
+
+def criteria_frames(
+    tables: Mapping[str, pd.DataFrame],
+    as_of: dt.date,
+    profile: Profile,
+    *,
+    county_rural_income: float | None = None,
+    previous_income_ratio: Mapping[str, float] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Frames by table name (households, members, villages, projects, surveys), each with a fresh
+    RangeIndex so GX's unexpected_index_list is a row position into the frame. county_rural_income
+    (元) and previous_income_ratio (village_code → last year's ratio) feed V-INCOME-GROWTH; without them
+    that criterion is unknowable."""
+    canon = {name: _table(tables, name) for name in TABLES}
+    members = member_frame(canon["members"], canon["households"], as_of, labour_capacities(profile))
+    households = household_frame(canon["households"], members)
+    villages = village_frame(
+        canon["villages"],
+        households,
+        canon["surveys"],
+        canon["projects"],
+        county_rural_income=county_rural_income,
+        previous_income_ratio=previous_income_ratio,
+    )
+    known = villages.dropna(subset=["village_code"]).groupby("township_code")["village_code"].agg(set).to_dict()
+    frames = {
+        "households": households,
+        "members": members,
+        "villages": villages,
+        "projects": canon["projects"].reset_index(drop=True),
+        "surveys": canon["surveys"].reset_index(drop=True),
+    }
+    for name in ("households", "projects", "surveys"):
+        frames[name]["village_code_in_township"] = village_code_in_township(frames[name], known)
+    villages["village_code_in_township"] = village_code_in_township(villages, None)
+    return frames
+
+
+def labour_capacities(profile: Profile) -> tuple[str, ...]:
+    """The labour capacities that count as "labour" (H-SKILL.labour_capacities, data-model.md §2)."""
+    if "H-SKILL" in profile.codes:
+        return tuple(profile.criterion("H-SKILL").params["labour_capacities"])
+    return tuple(raw_catalogue()["criteria"]["H-SKILL"]["labour_capacities"])
+
+
+def _table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    frame = tables.get(name)
+    return canonical_frame(name) if frame is None else frame.reset_index(drop=True)
+
+
+def member_frame(members: pd.DataFrame, households: pd.DataFrame, as_of: dt.date, labour: tuple[str, ...]) -> pd.DataFrame:
+    """Members + age on the as-of date (from the ID's birth date), is_labour, and the household's
+    village_code and in_exit_cohort."""
+    out = members.reset_index(drop=True).copy()
+    out["age"] = ages(out["id_number"], as_of).astype("float64")
+    out["is_labour"] = out["labour_capacity"].isin(labour).astype(bool)
+    first = households.drop_duplicates("household_id").set_index("household_id")
+    if "village_code" in out:
+        out = out.drop(columns="village_code")
+    out["village_code"] = out["household_id"].map(first["village_code"]).astype("str")
+    out["in_exit_cohort"] = out["household_id"].map(first["exit_status"]).isin(EXIT_COHORT).astype(bool)
+    return out
+
+
+def household_frame(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Households + in_exit_cohort, is_remaining_poor, has_labour (≥ 1 labour member) and livelihood_any
+    (an industry project or employment named)."""
+    out = households.reset_index(drop=True).copy()
+    out["in_exit_cohort"] = out["exit_status"].isin(EXIT_COHORT).astype(bool)
+    out["is_remaining_poor"] = out["exit_status"].isin(REMAINING_POOR).astype(bool)
+    labour_households = set(members.loc[members["is_labour"], "household_id"].dropna())
+    out["has_labour"] = out["household_id"].isin(labour_households).astype(bool)
+    out["livelihood_any"] = (_named(out["industry_support"]) | _named(out["employment"])).astype(bool)
+    return out
+
+
+def _named(values: pd.Series) -> pd.Series:
+    """True where a free-text cell names something (not empty, not 无)."""
+    text = values.astype("string").str.strip()
+    return (text.notna() & (text != "") & ~text.isin(NONE_MARKERS)).fillna(False).astype(bool)
+
+
+def village_frame(
+    villages: pd.DataFrame,
+    households: pd.DataFrame,
+    surveys: pd.DataFrame,
+    projects: pd.DataFrame,
+    *,
+    county_rural_income: float | None = None,
+    previous_income_ratio: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Villages + incidence, satisfaction counts and rate, project alternatives and the exit-income
+    ratio; NaN wherever the figure is unknowable (which fails the criterion)."""
+    out = villages.reset_index(drop=True).copy()
+    code = out["village_code"]
+
+    remaining = households[households["is_remaining_poor"]]
+    # skipna=False: one remaining-poor household of unknown size makes the village's count unknowable.
+    people = remaining.groupby("village_code")["household_size"].sum(min_count=1, skipna=False)
+    out["remaining_poor_people"] = code.map(people).where(code.isin(people.index), 0.0).astype("float64")
+    population = out["rural_population"].where(out["rural_population"] > 0)
+    out["poverty_incidence"] = out["remaining_poor_people"] / population
+
+    answer = surveys["satisfaction"]
+    counted = surveys[answer.notna() & ~answer.isin(NOT_AN_ANSWER)]
+    answers = counted.groupby("village_code").size()
+    yes = counted[counted["satisfaction"].isin(SATISFIED)].groupby("village_code").size()
+    out["satisfaction_answers"] = code.map(answers).fillna(0).astype("int64")
+    out["satisfaction_yes"] = code.map(yes).fillna(0).astype("int64")
+    answered = out["satisfaction_answers"].where(out["satisfaction_answers"] > 0)
+    out["satisfaction_rate"] = (out["satisfaction_yes"] / answered).astype("float64")
+
+    crit = projects["criterion_code"]
+    approved = projects["approval_status"] == APPROVED
+    out["road_project_approved"] = code.isin(projects.loc[(crit == "V-ROAD") & approved, "village_code"]).astype(bool)
+    out["power_project_exists"] = code.isin(projects.loc[crit == "V-POWER", "village_code"]).astype(bool)
+    scheduled = (crit == "V-WATER") & approved & projects["planned_completion"].notna()
+    out["water_project_scheduled"] = code.isin(projects.loc[scheduled, "village_code"]).astype(bool)
+
+    exit_income = _exit_income_per_capita(households)
+    out["exit_income_per_capita"] = code.map(exit_income).astype("float64")
+    income = county_rural_income if county_rural_income else np.nan
+    out["exit_income_ratio"] = out["exit_income_per_capita"] / income
+    out["exit_income_ratio_prev"] = code.map(dict(previous_income_ratio or {})).astype("float64")
+    return out
+
+
+def _exit_income_per_capita(households: pd.DataFrame) -> pd.Series:
+    """Per village: the exit cohort's per-capita income, weighted by household size."""
+    cohort = households[households["in_exit_cohort"]]
+    weights = cohort["household_size"]
+    total = (cohort["income_per_capita"] * weights).groupby(cohort["village_code"]).sum(min_count=1)
+    people = weights.groupby(cohort["village_code"]).sum(min_count=1)
+    return total / people.where(people > 0)
+
+
+def village_code_in_township(frame: pd.DataFrame, known: Mapping[str, set[str]] | None) -> pd.Series:
+    """True where village_code starts with the row's township_code (and, given the township's villages,
+    is one of them); <NA> where village_code is missing (DQ-REQUIRED reports that)."""
+    code = frame["village_code"].astype("string")
+    township = frame["township_code"].astype("string")
+    ok = code.str.slice(0, 9) == township
+    if known is not None:
+        pairs = {f"{t}|{c}" for t, codes in known.items() for c in codes}
+        ok = ok & (township + "|" + code).isin(pairs)
+    return ok.fillna(False).astype("boolean").mask(code.isna())
+
+
+criteria_frames_task = stage_task(criteria_frames, name="criteria-frames")

@@ -1,0 +1,180 @@
+"""Layout preview: a small synthetic county in the readiness frames' shape, rendered to PDFs and timed.
+
+Run `python -m tasks.render.preview OUT_DIR` to look at the documents; the render tests use the same frames.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evalprep import idcard
+from evalprep.settings import load_settings
+from expectations.catalogue import Profile, load_profile
+
+RUN = {
+    "county": "旬阳县",
+    "week": "2016-W39",
+    "as_of": dt.date(2016, 9, 25),
+    "run_id": "2016-W39-preview",
+    "generated_on": dt.date(2016, 9, 26),
+    "targets": {"key_villages": 45, "exit_households": 10114},
+}
+
+_FALLBACK_TOWNSHIPS = [("610928100", "城关镇"), ("610928101", "棕溪镇"), ("610928103", "蜀河镇")]
+_VILLAGE_FIRST = "东桂庙双金红石柳联新白黄青长马龙铜太仁"
+_VILLAGE_SECOND = ["坡", "花", "坪", "河", "星", "军", "门", "林", "合", "庄", "沟", "湾", "岭", "坝", "垭", "院"]
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+_GIVEN = ["建国", "秀英", "德明", "桂兰", "喆", "堃", "志强", "玉梅", "长林", "春花", "有福", "明亮"]
+_EXIT = ["已脱贫", "预脱贫", "预脱贫", "未脱贫", "新识别", "返贫"]
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(_SURNAMES) + rng.choice(_GIVEN)
+
+
+def _townships() -> list[tuple[str, str]]:
+    path = load_settings().reference_dir / "townships.csv"
+    if not path.exists():
+        return _FALLBACK_TOWNSHIPS
+    frame = pd.read_csv(path, dtype=str)
+    return list(zip(frame["township_code"], frame["township_name"]))
+
+
+def sample_county(profile: Profile | None = None, seed: int = 7, villages: int = 9) -> dict[str, pd.DataFrame]:
+    """villages, village_criteria and households frames of a synthetic county (section 4 of data-model.md)."""
+    profile = profile or load_profile()
+    rng = random.Random(seed)
+    townships = _townships()
+    household_codes = [c.code for c in profile.by_level("household")]
+    village_rows, criteria_rows, household_rows = [], [], []
+    for index in range(villages):
+        township_code, township_name = townships[index % len(townships)]
+        village_name = _VILLAGE_FIRST[index % len(_VILLAGE_FIRST)] + _VILLAGE_SECOND[index // len(_VILLAGE_FIRST) % len(_VILLAGE_SECOND)] + "村"
+        village_code = f"{township_code}{201 + index // len(townships):03d}"
+        households = []
+        cohort_failure = rng.choice([0.0, 0.0, 0.03, 0.15])
+        for number in range(rng.randint(70, 110)):
+            exit_status = rng.choice(_EXIT)
+            chance = cohort_failure if exit_status in ("预脱贫", "已脱贫") else 0.5
+            failing = sorted(rng.sample(household_codes, k=rng.choice([1, 1, 2]))) if rng.random() < chance else []
+            born = dt.date(1940 + rng.randrange(50), rng.randint(1, 12), rng.randint(1, 28))
+            households.append({
+                "household_id": f"{village_code}{number + 1:04d}",
+                "village_code": village_code,
+                "township_code": township_code,
+                "exit_status": exit_status,
+                "in_exit_cohort": exit_status in ("预脱贫", "已脱贫"),
+                "meets_all": not failing,
+                "failing_criteria": failing,
+                "head_name": _name(rng),
+                "head_id_number": idcard.make("610928", born, rng.randrange(1, 999)),
+                "household_size": float(rng.randint(1, 6)),
+                "income_per_capita": float(rng.randint(2000, 6000)),
+                "housing_safety": "安全",
+                "housing_solution": "无需",
+                "housing_progress": None,
+                "helper_name": _name(rng),
+                "helper_phone": f"138{rng.randrange(10**8):08d}",
+                "planned_exit_year": float(rng.choice([2016, 2016, 2017, 2018])),
+            })
+        household_rows += households
+        cohort = [h for h in households if h["in_exit_cohort"]]
+        answers = rng.randint(30, 60)
+        satisfied = min(answers, round(answers * rng.uniform(0.7, 0.99)))
+        rate = satisfied / answers
+        half = 1.96 * math.sqrt(rate * (1 - rate) / answers)
+        population = rng.randint(900, 2400)
+        remaining = sum(int(h["household_size"]) for h in households if not h["in_exit_cohort"]) // rng.choice([4, 8, 12])
+        failing_codes = []
+        for criterion in profile.criteria:
+            if criterion.level == "household":
+                count = sum(criterion.code in h["failing_criteria"] for h in cohort)
+                status, value = ("fail" if count else "pass"), float("nan")
+            elif criterion.code == "V-SATISFACTION":
+                count, value = 0, rate
+                status = "pass" if rate >= criterion.params["fail_below"] else "fail"
+            elif criterion.code == "V-INCIDENCE":
+                count, value = 0, remaining / population
+                status = "pass" if value < criterion.params["max"] else "fail"
+            else:
+                count, value = (rng.choice([0, 0, 2]) if criterion.level == "project" else 0), float("nan")
+                status = "fail" if count or rng.random() < 0.06 else "pass"
+            if status == "fail":
+                failing_codes.append(criterion.code)
+            named = rng.random() < 0.7
+            criteria_rows.append({
+                "village_code": village_code, "code": criterion.code, "status": status, "value": value,
+                "failing_count": float(count),
+                "department": criterion.department if named else None,
+                "lead": _name(rng) if named else None,
+                "responsible_person": _name(rng) if named else None,
+            })
+        veto_failing = any(profile.criterion(c).veto for c in failing_codes)
+        satisfaction = profile.criterion("V-SATISFACTION").params
+        wrong_exit_codes = set(profile.metrics["wrong_exit_rate"]["criteria"])
+        wrong_exit_rate = sum(
+            h["household_size"] for h in cohort if wrong_exit_codes.intersection(h["failing_criteria"])
+        ) / max(1, sum(h["household_size"] for h in cohort))
+        grade = ("未达标" if veto_failing else
+                 "优秀" if not failing_codes and rate >= satisfaction["excellent_from"] else "合格")
+        village_rows.append({
+            "village_code": village_code, "village_name": village_name,
+            "township_code": township_code, "township_name": township_name,
+            "is_key_village": index % 6 == 0, "grade": grade, "failing_criteria": failing_codes,
+            "satisfaction_rate": rate, "satisfaction_ci_low": max(0.0, rate - half),
+            "satisfaction_ci_high": min(1.0, rate + half), "satisfaction_answers": float(answers),
+            "satisfaction_yes": float(satisfied), "poverty_incidence": remaining / population,
+            "remaining_poor_people": float(remaining), "rural_population": float(population),
+            "wrong_exit_rate": wrong_exit_rate,
+            "exit_people": float(sum(h["household_size"] for h in cohort)),
+            "households": float(len(households)),
+            "households_failing": float(sum(bool(h["failing_criteria"]) for h in households)),
+            "exit_households": float(len(cohort)),
+            "first_secretary": _name(rng), "team_leader": _name(rng),
+        })
+    return {
+        "villages": pd.DataFrame(village_rows),
+        "village_criteria": pd.DataFrame(criteria_rows),
+        "households": pd.DataFrame(household_rows),
+    }
+
+
+def village_frames(county: dict[str, pd.DataFrame], village_code: str) -> dict[str, Any]:
+    """One village's slice of the county frames, as render_village_dossier takes it."""
+    villages = county["villages"]
+    return {
+        "village": villages[villages["village_code"] == village_code].iloc[0].to_dict(),
+        "criteria": county["village_criteria"][county["village_criteria"]["village_code"] == village_code],
+        "households": county["households"][county["households"]["village_code"] == village_code],
+    }
+
+
+def main(argv: list[str]) -> None:
+    """Render a few village dossiers and the summary of a full-size synthetic county, with timings."""
+    from tasks.render.pdf import check_harfbuzz_subset, render_county_summary, render_village_dossier, write_atomic
+
+    out = Path(argv[0] if argv else "/tmp/evalprep-preview")
+    dossiers = int(argv[1]) if len(argv) > 1 else 5
+    check_harfbuzz_subset()
+    profile = load_profile()
+    county = sample_county(profile, villages=300)
+    for code in county["villages"]["village_code"].head(dossiers):
+        started = time.perf_counter()
+        pdf = render_village_dossier(profile, run=RUN, **village_frames(county, code))
+        write_atomic(out / f"{code}.pdf", pdf)
+        print(f"{code}.pdf  {time.perf_counter() - started:.2f} s  {len(pdf) // 1024} KB")
+    started = time.perf_counter()
+    pdf = render_county_summary(profile, county["villages"], county["households"], county["village_criteria"], RUN)
+    write_atomic(out / "county.pdf", pdf)
+    print(f"county.pdf  {time.perf_counter() - started:.2f} s  {len(pdf) // 1024} KB")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

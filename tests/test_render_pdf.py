@@ -1,0 +1,193 @@
+"""Real PDFs: text checked with pypdf, fetching confined to report_templates/, same input → same bytes."""
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+
+import pytest
+from fontTools.ttLib import TTCollection, TTFont
+from pypdf import PdfReader
+
+from evalprep.settings import TEMPLATES_DIR
+from expectations.catalogue import load_profile
+from tasks.render import pdf as render_pdf_module
+from tasks.render.html import render_html
+from tasks.render.pdf import (
+    HarfBuzzSubsetMissing,
+    TemplateFolderFetcher,
+    check_harfbuzz_subset,
+    render_county_summary,
+    render_pdf,
+    render_village_dossier,
+    write_atomic,
+)
+from tasks.render.preview import RUN, sample_county, village_frames
+from tasks.render.view_models import village_dossier_context
+
+PROFILE = load_profile("xunyang-2016")
+COUNTY = sample_county(PROFILE, villages=6)
+CODE = COUNTY["villages"]["village_code"].iloc[0]
+A4 = (595.28, 841.89)
+INJECTED = '<img src="file:///etc/hostname"><a rel="attachment" href="file:///etc/hostname">附件</a>'
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.fixture(scope="module")
+def dossier() -> bytes:
+    return render_village_dossier(PROFILE, run=RUN, **village_frames(COUNTY, CODE))
+
+
+@pytest.fixture
+def fetched(monkeypatch):
+    """Every URL WeasyPrint asks the fetcher for, refused or not."""
+    urls = []
+    original = TemplateFolderFetcher.fetch
+
+    def spy(self, url, headers=None):
+        urls.append(url)
+        return original(self, url, headers)
+
+    monkeypatch.setattr(TemplateFolderFetcher, "fetch", spy)
+    return urls
+
+
+def test_harfbuzz_subsetting_is_available():
+    check_harfbuzz_subset()
+
+
+def test_missing_harfbuzz_subset_fails_with_the_package_name(monkeypatch):
+    monkeypatch.setattr(render_pdf_module.weasyprint_ffi, "harfbuzz_subset", None)
+    with pytest.raises(HarfBuzzSubsetMissing, match="libharfbuzz-subset0"):
+        check_harfbuzz_subset()
+
+
+def test_dossier_is_a_short_a4_document_with_header_and_footer(dossier):
+    reader = PdfReader(io.BytesIO(dossier))
+    assert 3 <= len(reader.pages) <= 5
+    for page in reader.pages:
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A4, abs=0.5)
+    text = pdf_text(dossier)
+    village = village_frames(COUNTY, CODE)["village"]
+    assert f"{RUN['county']} · {village['township_name']} · {village['village_name']} · {RUN['week']}" in text
+    assert f"第 1 页 / 共 {len(reader.pages)} 页" in text
+    assert RUN["run_id"] in text and PROFILE.label in text
+    assert reader.metadata.title.startswith(RUN["county"])
+    assert "/CreationDate" not in reader.metadata and "/ModDate" not in reader.metadata
+
+
+def test_dossier_text_has_grade_labels_and_masked_ids_only(dossier):
+    text = pdf_text(dossier)
+    frames = village_frames(COUNTY, CODE)
+    assert frames["village"]["grade"] in text
+    for criterion in PROFILE.criteria:
+        assert criterion.label in text
+    failing = frames["households"][frames["households"]["failing_criteria"].map(bool)]
+    masked = failing["head_id_number"].map(lambda n: n[:6] + "*" * 8 + n[-4:])
+    assert masked.map(lambda m: m in text).any()
+    assert not re.search(r"(?<![\dA-Za-z])\d{17}[\dX](?![\dA-Za-z])", text)
+    assert not re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", text)
+    for number in frames["households"]["head_id_number"]:
+        assert number not in text
+    for phone in frames["households"]["helper_phone"]:
+        assert phone not in text
+
+
+def test_fonts_are_embedded_as_cid_fonts(dossier, tmp_path):
+    path = tmp_path / "dossier.pdf"
+    path.write_bytes(dossier)
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    rows = fonts.splitlines()[2:]
+    assert any("Noto-Sans-CJK-SC" in row for row in rows)
+    assert all("Identity-H" in row and " yes yes yes " in row for row in rows)
+
+
+def _font_characters(family: str) -> set[int]:
+    path = subprocess.run(["fc-match", "-f", "%{file}", family], capture_output=True, text=True, check=True).stdout
+    fonts = TTCollection(path).fonts if path.endswith(".ttc") else [TTFont(path)]
+    return set().union(*(font.getBestCmap() for font in fonts))
+
+
+def test_every_character_of_the_dossier_has_a_glyph_in_the_named_fonts():
+    html = render_html("village_dossier.html.j2",
+                       village_dossier_context(PROFILE, run=RUN, **village_frames(COUNTY, CODE)))
+    covered = _font_characters("Noto Sans CJK SC") | _font_characters("DejaVu Sans")
+    body = re.sub(r"<[^>]+>", "", html.split("<body", 1)[1])
+    missing = {ch for ch in body if not ch.isspace() and ord(ch) not in covered}
+    assert not missing, f"characters without a glyph (tofu): {sorted(missing)}"
+
+
+def test_same_input_gives_the_same_bytes(dossier):
+    assert render_village_dossier(PROFILE, run=RUN, **village_frames(COUNTY, CODE)) == dossier
+
+
+def test_injected_markup_renders_as_text_and_fetches_nothing(fetched):
+    frames = village_frames(COUNTY, CODE)
+    frames["village"] = {**frames["village"], "village_name": INJECTED}
+    data = render_village_dossier(PROFILE, run=RUN, **frames)
+    assert fetched == [(TEMPLATES_DIR / "print.css").as_uri()]
+    text = pdf_text(data)
+    assert 'src="file:///etc/hostname"' in text
+    reader = PdfReader(io.BytesIO(data))
+    assert not any(page.images for page in reader.pages)
+    assert not reader.attachments
+
+
+def test_fetcher_refuses_raw_html_references_outside_the_templates(fetched):
+    html = (
+        '<html><head><link rel="stylesheet" href="print.css"></head><body>'
+        f'{INJECTED}<img src="http://127.0.0.1:9/x.png"><img src="../pyproject.toml"></body></html>'
+    )
+    reader = PdfReader(io.BytesIO(render_pdf(html)))
+    assert not any(page.images for page in reader.pages)
+    assert not reader.attachments
+    assert (TEMPLATES_DIR / "print.css").as_uri() in fetched
+    assert "file:///etc/hostname" in fetched and "http://127.0.0.1:9/x.png" in fetched
+
+
+@pytest.mark.parametrize("url", [
+    "file:///etc/hostname",
+    "http://example.com/print.css",
+    "https://example.com/print.css",
+    "data:text/css,body{}",
+    "file://otherhost" + str(TEMPLATES_DIR / "print.css"),
+    (TEMPLATES_DIR / "print.css").as_uri().replace("print.css", "../pyproject.toml"),
+    (TEMPLATES_DIR / "missing.css").as_uri(),
+])
+def test_fetcher_refuses_anything_but_template_files(url):
+    with pytest.raises(ValueError, match="refused"):
+        TemplateFolderFetcher().fetch(url)
+
+
+def test_fetcher_serves_the_stylesheet():
+    response = TemplateFolderFetcher().fetch((TEMPLATES_DIR / "print.css").as_uri())
+    assert response.content_type == "text/css"
+    assert b"@page" in response.read()
+
+
+def test_county_summary_renders():
+    data = render_county_summary(PROFILE, COUNTY["villages"], COUNTY["households"], COUNTY["village_criteria"], RUN)
+    text = pdf_text(data)
+    assert "全县汇总" in text and "10,114" in text
+    for township in COUNTY["villages"]["township_name"].unique():
+        assert township in text
+
+
+def test_write_atomic_replaces_whole_files_and_leaves_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "out" / "dossier.pdf"
+    write_atomic(target, b"first")
+    write_atomic(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert [p.name for p in target.parent.iterdir()] == ["dossier.pdf"]
+
+    def fail(*_):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(render_pdf_module.os, "replace", fail)
+    with pytest.raises(OSError):
+        write_atomic(target, b"third")
+    assert target.read_bytes() == b"second"
+    assert [p.name for p in target.parent.iterdir()] == ["dossier.pdf"]

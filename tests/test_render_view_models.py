@@ -1,0 +1,368 @@
+"""View models of the village dossier and the county summary, from tiny inline readiness frames."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from fractions import Fraction
+
+import pandas as pd
+import pytest
+
+from evalprep import idcard
+from expectations.catalogue import load_profile
+from tasks.render import view_models as vm
+
+PROFILE = load_profile("xunyang-2016")
+SATISFACTION = PROFILE.criterion("V-SATISFACTION").params
+INCIDENCE = PROFILE.criterion("V-INCIDENCE").params
+RUN = {
+    "county": "旬阳县",
+    "week": "2016-W39",
+    "as_of": dt.date(2016, 9, 25),
+    "run_id": "run-1",
+    "generated_on": dt.date(2016, 9, 26),
+    "targets": {"key_villages": 45, "exit_households": 10114},
+}
+HEAD_ID = idcard.make("610928", dt.date(1962, 3, 8), 123)
+PHONE = "13891234567"
+
+
+def village(**overrides):
+    row = {
+        "village_code": "610928100201", "village_name": "东坡村",
+        "township_code": "610928100", "township_name": "城关镇",
+        "is_key_village": True, "grade": "未达标", "failing_criteria": ["H-HOUSING", "V-SATISFACTION"],
+        "satisfaction_rate": 33 / 43, "satisfaction_ci_low": 0.62, "satisfaction_ci_high": 0.87,
+        "satisfaction_answers": 43.0, "satisfaction_yes": 33.0,
+        "poverty_incidence": 0.041, "remaining_poor_people": 41.0, "rural_population": 1000.0,
+        "wrong_exit_rate": 0.05, "exit_people": 120.0,
+        "households": 3.0, "households_failing": 2.0, "exit_households": 2.0,
+        "first_secretary": "王建国", "team_leader": "李秀英",
+    }
+    return {**row, **overrides}
+
+
+def criteria(**failing):
+    """One row per profile criterion; keyword CODE=(value, failing_count) marks it failing."""
+    rows = []
+    for c in PROFILE.criteria:
+        value, count = failing.get(c.code.replace("-", "_"), (float("nan"), 0))
+        rows.append({
+            "village_code": "610928100201", "code": c.code,
+            "status": "fail" if c.code.replace("-", "_") in failing else "pass",
+            "value": value, "failing_count": float(count),
+            "department": None, "lead": None, "responsible_person": None,
+        })
+    return pd.DataFrame(rows)
+
+
+def household(number, failing, exit_status="预脱贫", **overrides):
+    row = {
+        "household_id": f"610928100201{number:04d}", "village_code": "610928100201",
+        "township_code": "610928100", "exit_status": exit_status,
+        "in_exit_cohort": exit_status in ("预脱贫", "已脱贫"), "meets_all": not failing,
+        "failing_criteria": failing, "head_name": f"户主{number}", "head_id_number": HEAD_ID,
+        "household_size": 3.0, "income_per_capita": 3100.0, "housing_safety": "安全",
+        "housing_solution": "无需", "housing_progress": None, "helper_name": "张帮扶", "helper_phone": PHONE,
+    }
+    return {**row, **overrides}
+
+
+HOUSEHOLDS = pd.DataFrame([
+    household(1, [], "已脱贫"),
+    household(2, ["H-INCOME"], "未脱贫"),
+    household(3, ["H-HOUSING", "H-SKILL"], "预脱贫"),
+])
+
+
+def context(village_row=None, frame=None, households=HOUSEHOLDS, run=RUN):
+    frame = criteria(H_HOUSING=(float("nan"), 3), V_SATISFACTION=(33 / 43, 0)) if frame is None else frame
+    return vm.village_dossier_context(PROFILE, village_row or village(), frame, households, run)
+
+
+def texts(actions):
+    return [a["text"] for a in actions]
+
+
+# ----------------------------------------------------------------------------------------- arithmetic
+
+def test_additional_satisfied_is_the_fewest_that_reach_the_threshold():
+    for threshold in (SATISFACTION["fail_below"], SATISFACTION["excellent_from"]):
+        target = Fraction(str(threshold))
+        for answers in range(0, 60):
+            for satisfied in range(0, answers + 1):
+                need = vm.additional_satisfied_needed(satisfied, answers, threshold)
+                assert Fraction(satisfied + need, answers + need) >= target
+                if need > 1 or (need == 1 and answers):
+                    assert Fraction(satisfied + need - 1, answers + need - 1) < target
+
+
+@pytest.mark.parametrize(("satisfied", "answers", "expected"), [
+    (40, 50, 0),   # exactly 80%: passes
+    (39, 50, 5),   # 44/55 = 80%, 43/54 < 80%
+    (33, 43, 7),
+    (0, 0, 1),     # no answers: one satisfied answer is the least that gives a rate
+])
+def test_additional_satisfied_at_the_boundary(satisfied, answers, expected):
+    assert SATISFACTION["fail_below"] == 0.8, "the cases below are worked out for 80%"
+    assert vm.additional_satisfied_needed(satisfied, answers, SATISFACTION["fail_below"]) == expected
+
+
+def test_converted_satisfied_keeps_the_answers():
+    assert vm.converted_satisfied_needed(36, 50, 0.8) == 4
+    assert vm.converted_satisfied_needed(40, 50, 0.8) == 0
+
+
+@pytest.mark.parametrize(("remaining", "population", "expected"), [
+    (29, 1000, 0), (30, 1000, 1), (41, 1000, 12), (30, 1001, 0), (31, 1001, 1), (0, 0, 0),
+])
+def test_people_to_leave_poverty_is_strictly_below(remaining, population, expected):
+    assert INCIDENCE["max"] == 0.03, "the cases below are worked out for 3%"
+    assert vm.people_to_leave_poverty(remaining, population, INCIDENCE["max"]) == expected
+
+
+def test_sample_shortfall_probability_is_binomial():
+    assert vm.sample_shortfall_probability(1.0, 10, 0.8) == 0
+    assert vm.sample_shortfall_probability(0.0, 10, 0.8) == 1
+    exact = sum(math.comb(10, k) * 0.8**k * 0.2 ** (10 - k) for k in range(8))
+    assert vm.sample_shortfall_probability(0.8, 10, 0.8) == pytest.approx(exact)
+
+
+def test_percent_formats():
+    assert vm.format_pct(0.72) == "72.0%"
+    assert vm.format_pct(float("nan")) == "—"
+    assert vm.format_threshold(0.8) == "80%"
+    assert vm.format_threshold(0.025) == "2.5%"
+    assert vm.format_date(pd.Timestamp("2016-09-05")) == "2016年9月5日"
+
+
+# ---------------------------------------------------------------------------------------------- cover
+
+def test_cover_counts_days_to_the_evaluation_date():
+    cover = context()["cover"]
+    assert cover["days_left"] == (PROFILE.evaluation_date - RUN["as_of"]).days == 97
+    assert context(run={**RUN, "as_of": PROFILE.evaluation_date})["cover"]["days_left"] == 0
+    assert cover["grade"] == "未达标" and cover["grade_symbol"] == "✘"
+    assert cover["key_village"] == "重点村"
+    assert (cover["first_secretary"], cover["team_leader"]) == ("王建国", "李秀英")
+    assert cover["as_of"] == "2016年9月25日"
+
+
+def test_cover_names_missing_people_as_not_named():
+    cover = context(village(first_secretary=float("nan"), team_leader=None, is_key_village=False))["cover"]
+    assert cover["first_secretary"] == cover["team_leader"] == vm.NOT_NAMED
+    assert cover["key_village"] == "非重点村"
+
+
+def test_document_furniture():
+    document = context()["document"]
+    assert document["header"] == "旬阳县 · 城关镇 · 东坡村 · 2016-W39"
+    assert PROFILE.label in document["footer"] and "run-1" in document["footer"] and "2016年9月25日" in document["footer"]
+
+
+# ------------------------------------------------------------------------------------------ scorecard
+
+def test_scorecard_lists_every_profile_criterion_in_order_with_catalogue_fields():
+    rows = context()["scorecard"]["rows"]
+    assert [r["code"] for r in rows] == list(PROFILE.codes)
+    for row, criterion in zip(rows, PROFILE.criteria):
+        assert row["label"] == criterion.label and row["rule"] == criterion.rule
+        assert row["veto"] is criterion.veto and bool(row["veto_mark"]) is criterion.veto
+
+
+def test_scorecard_status_measured_and_threshold():
+    by_code = {r["code"]: r for r in context()["scorecard"]["rows"]}
+    satisfaction = by_code["V-SATISFACTION"]
+    assert satisfaction["status_text"] == "✘ 未达标"
+    assert satisfaction["measured"] == "76.7%"
+    assert satisfaction["threshold"] == f"≥ {SATISFACTION['fail_below'] * 100:g}%"
+    assert by_code["H-HOUSING"]["measured"] == "3 户不达标"
+    assert by_code["H-INCOME"]["status_text"] == "✔ 达标" and by_code["H-INCOME"]["measured"] == "全部达标"
+    assert by_code["H-INCOME"]["threshold"] == f"≥ {PROFILE.poverty_line:g} 元"
+    assert by_code["V-INCIDENCE"]["threshold"] == f"< {INCIDENCE['max'] * 100:g}%"
+
+
+def test_water_coverage_is_a_percent_column():
+    frame = criteria(V_WATER=(85.0, 0))
+    row = next(r for r in context(frame=frame)["scorecard"]["rows"] if r["code"] == "V-WATER")
+    assert row["measured"] == "85%"
+
+
+def test_scorecard_owner_falls_back_to_the_catalogue_and_flags_missing_people():
+    frame = criteria(H_HOUSING=(float("nan"), 3))
+    frame.loc[frame["code"] == "V-ROAD", ["department", "lead", "responsible_person"]] = ["交通运输局", "赵主抓", "钱责任"]
+    by_code = {r["code"]: r for r in context(frame=frame)["scorecard"]["rows"]}
+    assert (by_code["V-ROAD"]["lead"], by_code["V-ROAD"]["responsible"]) == ("赵主抓", "钱责任")
+    housing = PROFILE.criterion("H-HOUSING")
+    assert by_code["H-HOUSING"]["department"] == "、".join(housing.departments)
+    assert by_code["H-HOUSING"]["lead"] == vm.NOT_NAMED
+    assert by_code["H-INCOME"]["lead"] == "—"
+
+
+def test_a_criterion_without_a_row_shows_no_data():
+    frame = criteria()
+    frame = frame[frame["code"] != "V-CLINIC"]
+    row = next(r for r in context(frame=frame)["scorecard"]["rows"] if r["code"] == "V-CLINIC")
+    assert row["status"] == "missing" and row["status_text"] == vm.NO_DATA_TEXT
+
+
+def test_legend_cites_the_profile_and_its_sources():
+    legend = context()["scorecard"]["legend"]
+    assert legend["profile"] == PROFILE.label
+    cited = [s["text"] for s in legend["sources"]]
+    assert set(PROFILE.sources) <= set(cited)
+    for row in context()["scorecard"]["rows"]:
+        assert cited[row["source_number"] - 1] == PROFILE.criterion(row["code"]).source_text
+
+
+# ---------------------------------------------------------------------------------------- third party
+
+def test_third_party_says_what_must_change_to_pass():
+    view = context()["third_party"]
+    lines = texts(view["actions"])
+    assert any(line.startswith("需再有 7 户表示满意") for line in lines)
+    assert any(line.startswith("3 户安全住房未解决") for line in lines)
+    assert any(line.startswith("需再有 12 名贫困人口脱贫") for line in lines)
+    assert [a["veto"] for a in view["actions"]] == sorted((a["veto"] for a in view["actions"]), reverse=True)
+
+
+def test_third_party_figures():
+    view = context()["third_party"]
+    sat = view["satisfaction"]
+    assert (sat["rate"], sat["interval"], sat["answers"], sat["satisfied"]) == ("76.7%", "62.0%–87.0%", 43, 33)
+    assert sat["confidence"] == "95%" and sat["sample"] == PROFILE.sampling["households_per_village"]
+    assert view["incidence"]["rate"] == "4.1%" and view["incidence"]["status_text"] == "✘ 未达标"
+    assert view["wrong_exit"]["label"] == PROFILE.metrics["wrong_exit_rate"]["label"]
+    assert (view["wrong_exit"]["rate"], view["wrong_exit"]["failing_people"]) == ("5.0%", 6)
+
+
+def test_satisfaction_between_pass_and_excellent_asks_for_the_excellent_band():
+    row = village(satisfaction_yes=42.0, satisfaction_answers=50.0, satisfaction_rate=0.84,
+                  remaining_poor_people=20.0, poverty_incidence=0.02)
+    lines = texts(context(row, frame=criteria())["third_party"]["actions"])
+    assert lines == [f"评优还需再有 30 户表示满意，群众满意度才能达到 {SATISFACTION['excellent_from'] * 100:g}%"]
+
+
+def test_no_survey_is_a_gap():
+    row = village(satisfaction_yes=0.0, satisfaction_answers=0.0, satisfaction_rate=float("nan"),
+                  satisfaction_ci_low=float("nan"), satisfaction_ci_high=float("nan"))
+    view = context(row, frame=criteria())["third_party"]
+    assert view["satisfaction"]["rate"] == "无调查" and view["satisfaction"]["chart"] is None
+    assert any("尚无群众满意度调查" in line for line in texts(view["actions"]))
+
+
+# ------------------------------------------------------------------------------------- household gaps
+
+def test_household_gaps_are_masked_worded_and_cohort_first():
+    gaps = context()["household_gaps"]
+    assert (gaps["total"], gaps["cohort_total"], gaps["more"]) == (2, 1, 0)
+    first, second = gaps["rows"]
+    assert first["household_id"].endswith("0003") and first["in_cohort"]
+    assert first["failing"] == "安全住房、劳动技能"
+    assert first["head_id"] == HEAD_ID[:6] + "*" * 8 + HEAD_ID[-4:]
+    assert first["helper_phone"] == "138****4567"
+    assert second["household_id"].endswith("0002") and second["first_remaining"]
+    assert HEAD_ID not in str(gaps) and PHONE not in str(gaps)
+
+
+def test_household_gaps_show_at_most_forty_rows_and_count_the_rest():
+    households = pd.DataFrame([household(n, "H-INCOME;H-WATER", "未脱贫" if n % 2 else "已脱贫")
+                               for n in range(1, 46)])
+    gaps = context(households=households)["household_gaps"]
+    assert (len(gaps["rows"]), gaps["total"], gaps["more"]) == (vm.MAX_GAP_ROWS, 45, 45 - vm.MAX_GAP_ROWS)
+    assert all(r["in_cohort"] for r in gaps["rows"][:22]) and not gaps["rows"][22]["in_cohort"]
+    assert gaps["rows"][0]["failing"] == "稳定收入、安全饮水"
+
+
+# ---------------------------------------------------------------------------------------------- county
+
+def county_frames():
+    villages = pd.DataFrame([
+        village(),
+        village(village_code="610928100202", village_name="桂花村", grade="合格", failing_criteria=["V-CLINIC"],
+                is_key_village=True, households_failing=1.0),
+        village(village_code="610928101201", village_name="庙坪村", township_code="610928101",
+                township_name="棕溪镇", grade="优秀", failing_criteria=[], is_key_village=False,
+                households_failing=0.0),
+        village(village_code="610928101202", village_name="双河村", township_code="610928101",
+                township_name="棕溪镇", grade="未达标", failing_criteria=["H-INCOME", "H-WATER", "V-ROAD"],
+                is_key_village=False, households_failing=4.0),
+    ])
+    village_criteria = pd.concat([
+        criteria(H_HOUSING=(float("nan"), 3), V_SATISFACTION=(33 / 43, 0)),
+        criteria(V_CLINIC=(float("nan"), 0)).assign(village_code="610928100202"),
+        criteria().assign(village_code="610928101201"),
+        criteria(H_INCOME=(float("nan"), 2), H_WATER=(float("nan"), 1), V_ROAD=(float("nan"), 0))
+        .assign(village_code="610928101202"),
+    ])
+    households = pd.DataFrame([
+        household(1, [], "已脱贫", planned_exit_year=2016.0),
+        household(2, ["H-INCOME"], "预脱贫", planned_exit_year=2016.0),
+        household(3, [], "未脱贫", planned_exit_year=2017.0),
+    ])
+    return villages, households, village_criteria
+
+
+def test_county_summary_counts_grades_progress_and_townships():
+    villages, households, village_criteria = county_frames()
+    ctx = vm.county_summary_context(PROFILE, villages, households, village_criteria, RUN)
+    assert [(g["grade"], g["count"]) for g in ctx["grades"]] == [("未达标", 2), ("合格", 1), ("优秀", 1)]
+    key = ctx["progress"]["key_villages"]
+    assert (key["done"], key["target"], key["in_register"]) == (1, 45, 2)
+    exits = ctx["progress"]["exit_households"]
+    assert (exits["done"], exits["target"], exits["cohort"]) == (1, 10114, 2)
+    assert exits["planned"]["done"] == 2 and exits["share"] == "0.0%"
+    assert [(t["name"], t["villages"], t["grade_counts"]) for t in ctx["townships"]] == [
+        ("城关镇", 2, [1, 1, 0]), ("棕溪镇", 2, [1, 0, 1])]
+    assert ctx["township_total"]["grade_counts"] == [2, 1, 1]
+
+
+def test_county_summary_puts_most_veto_failures_first_and_counts_criteria():
+    villages, households, village_criteria = county_frames()
+    ctx = vm.county_summary_context(PROFILE, villages, households, village_criteria, RUN)
+    assert [v["village"] for v in ctx["worst_villages"]] == ["双河村", "东坡村", "桂花村"]
+    assert ctx["worst_villages"][0]["veto_failing"] == "稳定收入、安全饮水、通村硬化路"
+    assert ctx["failing_villages"] == 3
+    by_code = {c["code"]: c for c in ctx["criteria"]}
+    assert [c["code"] for c in ctx["criteria"]] == list(PROFILE.codes)
+    assert (by_code["H-HOUSING"]["villages_failing"], by_code["H-HOUSING"]["failing_count"]) == (1, "3 户")
+    assert by_code["V-CLINIC"]["key_villages_failing"] == 1
+    assert by_code["V-ROAD"]["failing_count"] == "—"
+
+
+def test_county_without_planned_exit_year_leaves_it_out():
+    villages, households, village_criteria = county_frames()
+    ctx = vm.county_summary_context(PROFILE, villages, households.drop(columns="planned_exit_year"),
+                                    village_criteria, RUN)
+    assert ctx["progress"]["exit_households"]["planned"] is None
+
+
+# ------------------------------------------------------------------------------------------ jinja-safe
+
+DICT_ATTRIBUTES = set(dir(dict))
+
+
+def _keys(value):
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield key
+            yield from _keys(inner)
+    elif isinstance(value, list | tuple):
+        for inner in value:
+            yield from _keys(inner)
+
+
+def test_no_context_key_shadows_a_dict_method():
+    villages, households, village_criteria = county_frames()
+    for ctx in (context(), vm.county_summary_context(PROFILE, villages, households, village_criteria, RUN)):
+        assert not DICT_ATTRIBUTES & set(_keys(ctx))
+
+
+def test_empty_frames_give_empty_sections_not_errors():
+    gaps = context(households=HOUSEHOLDS.iloc[0:0])["household_gaps"]
+    assert (gaps["rows"], gaps["total"], gaps["households"]) == ([], 0, 0)
+    villages, households, village_criteria = county_frames()
+    ctx = vm.county_summary_context(PROFILE, villages.iloc[0:0], households.iloc[0:0],
+                                    village_criteria.iloc[0:0], RUN)
+    assert ctx["townships"] == [] and ctx["worst_villages"] == []
+    assert ctx["progress"]["exit_households"]["done"] == 0
