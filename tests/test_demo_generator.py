@@ -25,10 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def county(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    manifest = generate_demo(out, seed=2016, small=True)
-    return out, manifest
+def county(small_county, small_manifest):
+    """The small demo county (seed 2016) of conftest.py, generated once per session; never modified here."""
+    return small_county, small_manifest
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,20 @@
 """The manifest: the truth of every week (grades, failing criteria, failing households) and every injected
-defect located as the clerk sees it (file, sheet, Excel row, header)."""
+defect located as the clerk sees it (file, sheet, Excel row, header).
+
+manifest.json (UTF-8, sorted keys):
+  seed, small, profile, weeks [2016-W36 … 2016-W39], targets {key_villages, exit_households},
+  counts {townships, villages, key_villages, households, households_cancelled, people, exit_households, …},
+  by_week {<week>: {
+    as_of, submitted_on, files [inbox/<week>/<code>_<name>_<week>.xlsx …],
+    summary {grades, key_village_grades, villages_failing_by_criterion, exit_households_failing, defects_by_code},
+    villages {<village_code>: {grade, failing_criteria [sorted], satisfaction_rate, poverty_incidence,
+              wrong_exit_rate, households, households_failing, exit_households, exit_households_failing,
+              satisfaction_answers, satisfaction_yes, remaining_poor_people, rural_population, exit_people,
+              is_key_village, township_code}},
+    households_failing {<household_id>: [sorted codes]}   (every non-注销 household failing something),
+    defects [{kind, code, township_code, file, sheet, row, column, village_code, fixed_in,
+              household_id / person_id / project_id where applicable, value where telling}]}}
+"""
 from __future__ import annotations
 
 import json
