@@ -16,6 +16,8 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import yaml
+
 from evalprep.template import sheets
 
 from .county import PROFILE, County, build_county, created_at
@@ -70,6 +72,8 @@ def generate_demo(out: Path, seed: int = 2016, small: bool = False, processes: i
         writer.writerow(["village_code", "village_name", "township_code", "township_name", "is_key_village"])
         for v in county.layout.villages:
             writer.writerow([v.code, v.name, v.township_code, names[v.township_code], "是" if v.key else "否"])
+    county_facts = {"county_name": "旬阳县", "county_code": "610928", "targets": {2016: dict(county.layout.targets)}}
+    (ref / "county.yaml").write_text(yaml.safe_dump(county_facts, allow_unicode=True, sort_keys=True), encoding="utf-8")
 
     manifest = {
         "seed": seed,
