@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+import yaml
 from python_calamine import CalamineWorkbook
 
 from evalprep import idcard
@@ -58,7 +59,8 @@ def _all_files(root: Path) -> list[Path]:
 def test_output_layout(county):
     out, manifest = county
     townships = [line.split(",") for line in (REPO / "data/reference/townships.csv").read_text("utf-8").split()[1:3]]
-    expected = {Path("manifest.json"), Path("reference/villages.csv"), Path("reference/townships.csv")}
+    expected = {Path("manifest.json"), Path("reference/villages.csv"), Path("reference/townships.csv"),
+                Path("reference/county.yaml")}
     for week in WEEKS:
         for code, name in townships:
             expected.add(Path("inbox") / week / f"{code}_{name}_{week}.xlsx")
@@ -67,6 +69,8 @@ def test_output_layout(county):
     assert manifest["weeks"] == WEEKS and manifest["profile"] == "xunyang-2016" and manifest["small"] is True
     text = (out / "manifest.json").read_text("utf-8")
     assert "未达标" in text  # ensure_ascii=False
+    county_facts = yaml.safe_load((out / "reference/county.yaml").read_text("utf-8"))
+    assert county_facts["targets"][2016] == manifest["targets"]
     assert json.loads(text) == manifest
 
 
