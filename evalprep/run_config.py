@@ -13,6 +13,7 @@ from evalprep.settings import Settings, load_settings
 from evalprep.weeks import week_sunday
 from expectations.catalogue import DEFAULT_PROFILE, Profile, load_profile
 from tasks.ingest.references import Register, load_register
+from tasks.ingest.week import Deadline
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class RunConfig:
     settings: Settings
     townships: tuple[str, ...] = ()
     villages: tuple[str, ...] = ()
+
+    @property
+    def deadline(self) -> Deadline:
+        return Deadline(self.settings.deadline_day, self.settings.deadline_time)
 
     @property
     def targets(self) -> dict[str, int]:

@@ -14,6 +14,8 @@ class Settings:
     data_dir: Path
     max_file_bytes: int
     render_processes: int
+    deadline_day: int = 1  # days after the Sunday that ends the week
+    deadline_time: str = "12:00"  # Asia/Shanghai
     county_name: str = "旬阳县"
     county_code: str = "610928"
 
@@ -41,4 +43,6 @@ def load_settings() -> Settings:
         data_dir=Path(env.get("EVALPREP_DATA_DIR", PROJECT_ROOT / "data")).resolve(),
         max_file_bytes=int(float(env.get("EVALPREP_MAX_FILE_MB", "50")) * 1024 * 1024),
         render_processes=int(env.get("EVALPREP_RENDER_PROCESSES", os.cpu_count() or 1)),
+        deadline_day=int(env.get("EVALPREP_DEADLINE_DAY", "1")),
+        deadline_time=env.get("EVALPREP_DEADLINE_TIME", "12:00"),
     )

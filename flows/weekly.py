@@ -29,7 +29,7 @@ def weekly_county_run(inbox: str, week: str, out: str | None = None, profile: st
     """One week of township submissions → readiness tables and documents under OUT/<week>/."""
     config = resolve_task(inbox, week, out, profile, as_of, townships or (), villages or (), reference)
     ingest = ingest_task(config.week_dir, week, config.settings.archive_dir, config.register,
-                         config.settings.max_file_bytes, config.townships)
+                         config.settings.max_file_bytes, config.townships, config.deadline)
     frames = criteria_frames_task(ingest.tables, config.as_of, config.profile)
     validation = validate_task(frames, config.profile)
     readiness = assess_task(frames, validation.failures, config.profile)
@@ -41,6 +41,6 @@ def weekly_county_run(inbox: str, week: str, out: str | None = None, profile: st
     batches = batches_task(readiness, config.villages)
     processes = config.settings.render_processes
     dossiers = render_batch_task.map(batches, unmapped(stage), config.profile.name, unmapped(run), processes)
-    county = render_county_task(readiness, stage, config.profile.name, run, processes)
+    county = render_county_task(readiness, ingest.submissions, stage, config.profile.name, run, processes)
     write_rendering_task(stage, report_task(dossiers.result() + [county]))
     return str(publish_task(stage, config.out_dir, week))

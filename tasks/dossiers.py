@@ -102,14 +102,15 @@ def _render_village(job: DossierJob, stage: Path, profile_name: str, run: dict[s
     return Rendered(job.path, job.village_code, True, time.perf_counter() - started)
 
 
-def _render_county(readiness: Readiness, stage: Path, profile_name: str, run: dict[str, Any]) -> Rendered:
+def _render_county(readiness: Readiness, submissions: pd.DataFrame, stage: Path, profile_name: str,
+                   run: dict[str, Any]) -> Rendered:
     from tasks.render.pdf import render_county_summary, write_atomic
 
     started = time.perf_counter()
     path = "summaries/county.pdf"
     try:
         pdf = render_county_summary(load_profile(profile_name), readiness.villages, readiness.households,
-                                    readiness.village_criteria, run)
+                                    readiness.village_criteria, run, submissions)
         write_atomic(stage / path, pdf)
     except Exception as exc:
         return Rendered(path, "", False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
@@ -124,10 +125,10 @@ def render_village_batch(jobs: list[DossierJob], stage: Path, profile_name: str,
     return [f.result() for f in futures]
 
 
-def render_county_summary_pdf(readiness: Readiness, stage: Path, profile_name: str, run: dict[str, Any],
-                              processes: int) -> Rendered:
+def render_county_summary_pdf(readiness: Readiness, submissions: pd.DataFrame, stage: Path, profile_name: str,
+                              run: dict[str, Any], processes: int) -> Rendered:
     """Render the county summary in the shared worker pool."""
-    return render_pool(processes).submit(_render_county, readiness, stage, profile_name, run).result()
+    return render_pool(processes).submit(_render_county, readiness, submissions, stage, profile_name, run).result()
 
 
 def rendering_report(results: list[list[Rendered]] | list[Rendered]) -> pd.DataFrame:

@@ -24,12 +24,14 @@ def content_hash(path: Path) -> str:
 
 
 def archive_submission(path: Path, archive_dir: Path, week: str) -> tuple[str, Path, bool]:
-    """Copy a received file into archive/<sha[:2]>/<sha>/<name>; (sha256, archived path, newly archived)."""
+    """Copy a received file into archive/<sha[:2]>/<sha>/<name>; (sha256, archived path, newly archived).
+    The same bytes sent again, under any name, are already there: nothing is copied or logged."""
     sha = content_hash(path)
     target_dir = archive_dir / sha[:2] / sha
+    kept = [p for p in target_dir.iterdir() if not p.name.startswith(".")] if target_dir.is_dir() else []
+    if kept:
+        return sha, kept[0], False
     target = target_dir / path.name
-    if target.exists():
-        return sha, target, False
     target_dir.mkdir(parents=True, exist_ok=True)
     staging = target_dir / f".{path.name}.partial"
     if path.is_dir():

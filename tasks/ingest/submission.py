@@ -132,6 +132,20 @@ def _check_village_codes(frame: pd.DataFrame, table: str, township: str, registe
     return frame[~(foreign | unknown)].reset_index(drop=True), issues
 
 
+def _drop_duplicate_keys(frame: pd.DataFrame, table: str, file: str, written: dict[tuple[str, str], str]) -> tuple[pd.DataFrame, list[Issue]]:
+    """Keep the first row of each key (户编号, 人编号 …); a repeated row is reported and not imported twice."""
+    key = sheets()[table].row_key
+    if not key or not len(frame):
+        return frame, []
+    repeated = frame[key].notna() & frame.duplicated(subset=[key], keep="first")
+    issues = [
+        Issue.for_cell("DQ-DUPLICATE", file, row["_sheet"], int(row["_row"]),
+                       written.get((row["_sheet"], key), sheets()[table].column(key).header), row[key])
+        for _, row in frame[repeated].iterrows()
+    ]
+    return frame[~repeated].reset_index(drop=True), issues
+
+
 def read_submission(path: Path, sha256: str, register: Register, max_bytes: int) -> SubmissionResult:
     """Parse one received file. Bad files are rejected with a reason; bad cells become issues."""
     name = path.name
@@ -179,6 +193,9 @@ def read_submission(path: Path, sha256: str, register: Register, max_bytes: int)
     for key in VILLAGE_CODE_TABLES:
         tables[key], code_issues = _check_village_codes(tables[key], key, township, register, name)
         issues += code_issues
+    for key in tables:
+        tables[key], duplicate_issues = _drop_duplicate_keys(tables[key], key, name, headers)
+        issues += duplicate_issues
     for frame in tables.values():
         frame["township_code"] = township
     tables["villages"]["township_name"] = register.township_names[township]

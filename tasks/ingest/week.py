@@ -1,12 +1,15 @@
-"""One week's inbox → archived files, per-file outcomes, county-wide canonical tables and issues."""
+"""One week's inbox → archived files, per-file outcomes, completeness, county-wide tables and issues."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from evalprep.template import sheets
+from evalprep.weeks import week_sunday
 from tasks.ingest.archive import archive_submission
 from tasks.ingest.issues import Issue, issues_frame
 from tasks.ingest.references import Register
@@ -14,6 +17,23 @@ from tasks.ingest.sheet import empty_frame
 from tasks.ingest.submission import REJECTED, SubmissionResult, read_submission
 
 SUBMISSION_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".zip", ".csv")
+MISSING = "missing"
+OFFICE_TZ = ZoneInfo("Asia/Shanghai")
+SUBMISSION_COLUMNS = ["township_code", "township_name", "file", "sha256", "status", "reason", "used",
+                      "received_at", "deadline", "on_time"]
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When a week's submissions are due: `day` days after the Sunday that ends the week, at `time`."""
+
+    day: int = 1
+    time: str = "12:00"
+
+    def for_week(self, week: str) -> dt.datetime:
+        hour, minute = (int(x) for x in self.time.split(":"))
+        day = week_sunday(week) + dt.timedelta(days=self.day)
+        return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=OFFICE_TZ)
 
 
 @dataclass
@@ -35,41 +55,82 @@ def received_files(week_dir: Path) -> list[Path]:
     return sorted(entries, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
-def submissions_frame(results: list[SubmissionResult], used: set[int]) -> pd.DataFrame:
-    rows = []
+def received_at(path: Path) -> dt.datetime:
+    """When the file reached the inbox: its modification time, in the office's time zone."""
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, tz=OFFICE_TZ).replace(microsecond=0)
+
+
+def choose_winners(results: list[SubmissionResult]) -> dict[str, int]:
+    """Township → index of its newest accepted submission (results are oldest first)."""
+    winners: dict[str, int] = {}
     for idx, res in enumerate(results):
-        row = {"file": res.file, "sha256": res.sha256, "township_code": res.township_code, "status": res.status,
-               "reason": res.reason, "used": idx in used}
+        if res.status != REJECTED and res.township_code:
+            winners[res.township_code] = idx
+    return winners
+
+
+def submissions_frame(results: list[SubmissionResult], arrivals: list[dt.datetime], winners: dict[str, int],
+                      register: Register, expected: tuple[str, ...], deadline: dt.datetime) -> pd.DataFrame:
+    """One row per distinct received file, plus one `missing` row per expected township that sent nothing."""
+    used = set(winners.values())
+    rows = []
+    for idx, (res, arrived) in enumerate(zip(results, arrivals)):
+        row = {"township_code": res.township_code, "township_name": register.township_names.get(res.township_code, ""),
+               "file": res.file, "sha256": res.sha256, "status": res.status, "reason": res.reason,
+               "used": idx in used, "received_at": arrived.isoformat(), "deadline": deadline.isoformat(),
+               "on_time": arrived <= deadline}
         row.update({f"rows_{sheet}": n for sheet, n in res.rows_read.items()})
         rows.append(row)
-    columns = ["file", "sha256", "township_code", "status", "reason", "used"]
-    frame = pd.DataFrame(rows, columns=columns + sorted({k for r in rows for k in r if k.startswith("rows_")}))
-    return frame.sort_values(["township_code", "file"], kind="stable").reset_index(drop=True)
+    received = {r.township_code for r in results}
+    for code in expected:
+        if code not in received:
+            rows.append({"township_code": code, "township_name": register.township_names.get(code, ""), "file": "",
+                         "sha256": "", "status": MISSING, "reason": "本周未报送", "used": False, "received_at": "",
+                         "deadline": deadline.isoformat(), "on_time": False})
+    counts = sorted({k for r in rows for k in r if k.startswith("rows_")})
+    frame = pd.DataFrame(rows, columns=SUBMISSION_COLUMNS + counts)
+    return frame.sort_values(["township_code", "received_at", "file"], kind="stable").reset_index(drop=True)
+
+
+def _current_issues(results: list[SubmissionResult], winners: dict[str, int]) -> list[Issue]:
+    """Issues of the winning files, and of rejected files newer than their township's winner."""
+    out: list[Issue] = []
+    for idx, res in enumerate(results):
+        winner = winners.get(res.township_code)
+        if idx == winner or res.status == REJECTED and (winner is None or idx > winner):
+            out += res.issues
+    return out
 
 
 def ingest_week(week_dir: Path, week: str, archive_dir: Path, register: Register, max_bytes: int,
-                townships: tuple[str, ...] = ()) -> WeekIngest:
+                townships: tuple[str, ...] = (), deadline: Deadline = Deadline()) -> WeekIngest:
     """Archive every received file first, then parse each; one bad file never stops the others."""
     if not week_dir.is_dir():
         raise FileNotFoundError(f"收件箱中没有 {week} 的文件夹：{week_dir}")
     files = received_files(week_dir)
     archived = [archive_submission(path, archive_dir, week) for path in files]
-    results = [read_submission(path, sha, register, max_bytes) for path, (sha, _, _) in zip(files, archived)]
+    seen: set[str] = set()
+    distinct = []
+    for path, (sha, _, _) in zip(files, archived):
+        if sha not in seen:  # the same bytes sent again change nothing
+            seen.add(sha)
+            distinct.append((path, sha))
+    results = [read_submission(path, sha, register, max_bytes) for path, sha in distinct]
+    arrivals = [received_at(path) for path, _ in distinct]
     if townships:
-        results = [r for r in results if r.township_code in townships]
-    winners: dict[str, int] = {}
-    for idx, res in enumerate(results):
-        if res.status != REJECTED:
-            winners[res.township_code] = idx  # later (newer) accepted submissions replace earlier ones
-    used = set(winners.values())
+        keep = [i for i, r in enumerate(results) if r.township_code in townships]
+        results, arrivals = [results[i] for i in keep], [arrivals[i] for i in keep]
+    winners = choose_winners(results)
+    used = sorted(winners.values())
     tables = {}
     for key, sheet in sheets().items():
-        parts = [results[i].tables[key] for i in sorted(used)]
-        frame = pd.concat([empty_frame(sheet).assign(township_code=pd.Series(dtype="str")), *parts], ignore_index=True)
-        tables[key] = frame
-    issues: list[Issue] = [i for idx, r in enumerate(results) if idx in used or r.status == REJECTED for i in r.issues]
+        parts = [results[i].tables[key] for i in used if len(results[i].tables[key])]
+        base = empty_frame(sheet).assign(township_code=pd.Series(dtype="str"))
+        tables[key] = pd.concat([base, *parts], ignore_index=True) if parts else base
     headers = pd.DataFrame(
-        [(results[i].file, sheet, column, written) for i in sorted(used) for (sheet, column), written in results[i].headers.items()],
+        [(results[i].file, sheet, column, written) for i in used for (sheet, column), written in results[i].headers.items()],
         columns=["file", "sheet", "column", "written"],
     )
-    return WeekIngest(tables, submissions_frame(results, used), issues_frame(issues), headers)
+    expected = tuple(townships) or tuple(sorted(register.township_names))
+    submissions = submissions_frame(results, arrivals, winners, register, expected, deadline.for_week(week))
+    return WeekIngest(tables, submissions, issues_frame(_current_issues(results, winners)), headers)

@@ -102,7 +102,8 @@ def render_county_summary(
     households: pd.DataFrame,
     village_criteria: pd.DataFrame,
     run: Mapping[str, Any],
+    submissions: pd.DataFrame | None = None,
 ) -> bytes:
     """The county summary as PDF bytes."""
-    context = county_summary_context(profile, villages, households, village_criteria, run)
+    context = county_summary_context(profile, villages, households, village_criteria, run, submissions)
     return render_pdf(render_html("county_summary.html.j2", context))

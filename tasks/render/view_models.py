@@ -448,12 +448,41 @@ def _grade_counts(grades: pd.Series) -> list[int]:
     return [int(counts.get(grade, 0)) for grade in GRADES]
 
 
+STATUS_WORDS = {"accepted": "已接收", "accepted_with_issues": "已接收（有问题）", "rejected": "被退回", "missing": "未报送"}
+
+
+def submission_overview(submissions: pd.DataFrame | None) -> dict[str, Any]:
+    """Completeness and timeliness of the week's submissions: counts and the townships to chase."""
+    if submissions is None or not len(submissions):
+        return {"expected": 0, "received": 0, "accepted": 0, "on_time": 0, "problems": []}
+    by_town = submissions.groupby("township_code", sort=True)
+    expected = by_town.ngroups
+    received = int(by_town["status"].agg(lambda s: (s != "missing").any()).sum())
+    used = submissions[submissions["used"].map(_flag).astype(bool)]
+    problems = []
+    for code, group in by_town:
+        latest = group.iloc[-1]
+        winner = group[group["used"].map(_flag).astype(bool)]
+        late = len(winner) and not _flag(winner.iloc[-1]["on_time"])
+        if latest["status"] in ("missing", "rejected") or late or latest["status"] == "accepted_with_issues":
+            status = STATUS_WORDS.get(_text(latest["status"]), _text(latest["status"]))
+            problems.append({
+                "township": _text(latest["township_name"]) or code,
+                "status": status + ("，逾期" if late else ""),
+                "reason": _text(latest["reason"]) or "—",
+                "file": _text(latest["file"]) or "—",
+            })
+    return {"expected": expected, "received": received, "accepted": len(used),
+            "on_time": int(used["on_time"].map(_flag).sum()), "problems": problems}
+
+
 def county_summary_context(
     profile: Profile,
     villages: pd.DataFrame,
     households: pd.DataFrame,
     village_criteria: pd.DataFrame,
     run: Mapping[str, Any],
+    submissions: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Everything the county summary prints: grades, progress against the targets, townships, worst gaps."""
     as_of = _as_date(run["as_of"])
@@ -567,4 +596,5 @@ def county_summary_context(
         "failing_villages": len(ranked),
         "criteria": per_criterion,
         "legend": _legend(profile, _source_numbers(profile)),
+        "submissions": submission_overview(submissions),
     }
