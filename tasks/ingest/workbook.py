@@ -58,7 +58,10 @@ def decode_csv(data: bytes) -> str:
 
 
 def csv_rows(data: bytes) -> Rows:
-    return [list(row) for row in csv.reader(io.StringIO(decode_csv(data)))]
+    try:
+        return [list(row) for row in csv.reader(io.StringIO(decode_csv(data), newline=""))]
+    except csv.Error as exc:  # NUL bytes, broken quoting
+        raise Rejected("DQ-FILE-CORRUPT", str(exc)[:200]) from None
 
 
 def read_csv_folder(path: Path) -> dict[str, Rows]:
