@@ -36,7 +36,7 @@ def empty_frame(sheet: Sheet) -> pd.DataFrame:
 
 def _is_total_row(cells: list) -> bool:
     for cell in cells[:4]:
-        if isinstance(cell, str) and normalise_header(cell).startswith(TOTAL_WORDS):
+        if isinstance(cell, str) and cell and normalise_header(cell).startswith(TOTAL_WORDS):
             return True
     return False
 

@@ -51,9 +51,9 @@ def fold(text: str) -> str:
 def is_blank(value: Any) -> bool:
     if value is None:
         return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and fold(value) == ""
+    if isinstance(value, str):
+        return not value.strip()  # str.strip() removes full-width spaces too
+    return isinstance(value, float) and math.isnan(value)
 
 
 def to_text(value: Any) -> str:
