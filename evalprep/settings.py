@@ -24,6 +24,10 @@ class Settings:
         return self.data_dir / "archive"
 
     @property
+    def history_dir(self) -> Path:
+        return self.data_dir / "history"
+
+    @property
     def reference_dir(self) -> Path:
         return self.data_dir / "reference"
 

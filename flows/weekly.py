@@ -10,8 +10,11 @@ from tasks import stage_task
 from tasks.assess import assess_task
 from tasks.criteria_frames import criteria_frames_task
 from tasks.dossiers import render_batch_task, render_county_task, rendering_report, township_batches
+from tasks.history import changes_task, previous_task, record_week_task
 from tasks.ingest import ingest_task
+from tasks.outliers import outliers_task
 from tasks.quality_issues import merge_issues_task
+from tasks.rollups import rollups_task
 from tasks.publish import publish_task, staging_dir, write_rendering_task, write_tables_task, write_validation_task
 from tasks.validate import validate_task
 
@@ -34,13 +37,20 @@ def weekly_county_run(inbox: str, week: str, out: str | None = None, profile: st
     validation = validate_task(frames, config.profile)
     readiness = assess_task(frames, validation.failures, config.profile)
     issues = merge_issues_task(ingest.issues, frames, validation.failures, ingest.headers)
+    rollups = rollups_task(readiness, config.profile.year, config.targets)
+    history = config.settings.history_dir
+    last_villages, last_households = previous_task(history, config.profile.name, week)
+    warnings = outliers_task(readiness.households, readiness.villages, last_households, last_villages)
+    changes = changes_task(last_villages, readiness.villages)
     run = metadata_task(config, ingest.submissions)
     stage = staging_task(config.out_dir, week, run["run_id"])
-    write_tables_task(stage, ingest.submissions, issues, readiness)
+    write_tables_task(stage, ingest.submissions, issues, readiness,
+                      {**rollups, "outliers.csv": warnings, "readiness/changes.csv": changes})
     write_validation_task(stage, validation.results)
     batches = batches_task(readiness, config.villages)
     processes = config.settings.render_processes
     dossiers = render_batch_task.map(batches, unmapped(stage), config.profile.name, unmapped(run), processes)
     county = render_county_task(readiness, ingest.submissions, stage, config.profile.name, run, processes)
     write_rendering_task(stage, report_task(dossiers.result() + [county]))
+    record_week_task(history, config.profile.name, week, readiness)
     return str(publish_task(stage, config.out_dir, week))

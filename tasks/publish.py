@@ -54,12 +54,15 @@ def households_table(readiness: Readiness) -> pd.DataFrame:
     return frame.sort_values("household_id").reset_index(drop=True)
 
 
-def write_run_tables(stage: Path, submissions: pd.DataFrame, issues: pd.DataFrame, readiness: Readiness) -> None:
-    """submissions.csv, issues.csv and the readiness tables into the staging folder."""
+def write_run_tables(stage: Path, submissions: pd.DataFrame, issues: pd.DataFrame, readiness: Readiness,
+                     more: dict[str, pd.DataFrame] | None = None) -> None:
+    """submissions.csv, issues.csv, the readiness tables and any further named tables into the staging folder."""
     write_csv(stage / "submissions.csv", submissions)
     write_csv(stage / "issues.csv", issues)
     write_csv(stage / "readiness" / "villages.csv", villages_table(readiness))
     write_csv(stage / "readiness" / "households.csv", households_table(readiness))
+    for name, frame in (more or {}).items():
+        write_csv(stage / name, frame)
 
 
 def staging_dir(out_dir: Path, week: str, run_id: str) -> Path:

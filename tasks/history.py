@@ -1,0 +1,119 @@
+"""Week-over-week history: each run's village readiness and household key figures, one file per week.
+
+A rerun of a week replaces that week's rows of the villages it covered (an inspection run for one township
+updates that township only); nothing is ever duplicated. Files: history/<profile>/<week>/villages.parquet
+and households.parquet.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from evalprep.weeks import parse_week
+from tasks import stage_task
+from tasks.assess import Readiness
+
+VILLAGE_FIELDS = ["village_code", "village_name", "township_code", "township_name", "is_key_village", "grade",
+                  "failing_criteria", "satisfaction_rate", "poverty_incidence", "wrong_exit_rate", "households",
+                  "households_failing", "exit_households"]
+HOUSEHOLD_FIELDS = ["household_id", "village_code", "township_code", "household_size", "income_per_capita",
+                    "meets_all", "failing_criteria"]
+
+
+def _write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _joined(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["failing_criteria"] = out["failing_criteria"].map(lambda c: ";".join(c) if isinstance(c, (list, tuple)) else (c or ""))
+    return out
+
+
+def _upsert(path: Path, rows: pd.DataFrame, key: str) -> None:
+    if path.exists():
+        kept = pd.read_parquet(path)
+        kept = kept[~kept[key].isin(rows[key])]
+        rows = pd.concat([kept, rows], ignore_index=True)
+    _write_parquet_atomic(rows.sort_values(key).reset_index(drop=True), path)
+
+
+def record_week(history_dir: Path, profile: str, week: str, readiness: Readiness) -> Path:
+    """Store this run's figures for the week, replacing earlier rows of the same villages and households."""
+    folder = history_dir / profile / week
+    villages = _joined(readiness.villages[VILLAGE_FIELDS])
+    villages["is_key_village"] = villages["is_key_village"].astype(bool)
+    households = _joined(readiness.households[HOUSEHOLD_FIELDS])
+    _upsert(folder / "villages.parquet", villages, "village_code")
+    _upsert(folder / "households.parquet", households, "household_id")
+    return folder
+
+
+def weeks_recorded(history_dir: Path, profile: str) -> list[str]:
+    folder = history_dir / profile
+    if not folder.is_dir():
+        return []
+    return sorted((p.name for p in folder.iterdir() if (p / "villages.parquet").exists()), key=parse_week)
+
+
+def load_week(history_dir: Path, profile: str, week: str, table: str = "villages") -> pd.DataFrame | None:
+    path = history_dir / profile / week / f"{table}.parquet"
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def previous_week(history_dir: Path, profile: str, week: str) -> str | None:
+    """The latest recorded week before `week`."""
+    earlier = [w for w in weeks_recorded(history_dir, profile) if parse_week(w) < parse_week(week)]
+    return earlier[-1] if earlier else None
+
+
+def previous_figures(history_dir: Path, profile: str, week: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The previous recorded week's village and household figures (None, None for the first week)."""
+    before = previous_week(history_dir, profile, week)
+    if before is None:
+        return None, None
+    return load_week(history_dir, profile, before, "villages"), load_week(history_dir, profile, before, "households")
+
+
+def village_trend(history_dir: Path, profile: str, up_to: str) -> pd.DataFrame:
+    """Every recorded week up to `up_to`, one row per village and week."""
+    frames = []
+    for week in weeks_recorded(history_dir, profile):
+        if parse_week(week) <= parse_week(up_to):
+            frames.append(load_week(history_dir, profile, week).assign(week=week))
+    if not frames:
+        return pd.DataFrame(columns=["week", *VILLAGE_FIELDS])
+    return pd.concat(frames, ignore_index=True)
+
+
+def changes_since(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.DataFrame:
+    """Per village: grade before and now, criteria fixed and newly failing since the previous week."""
+    now = _joined(current[["village_code", "village_name", "township_code", "grade", "failing_criteria"]])
+    columns = ["village_code", "village_name", "township_code", "grade_before", "grade_now", "fixed", "new_failures"]
+    if previous is None:
+        return pd.DataFrame(columns=columns)
+    before = previous.set_index("village_code")
+    rows = []
+    for village in now.to_dict("records"):
+        code = village["village_code"]
+        if code not in before.index:
+            continue
+        was = set(filter(None, str(before.at[code, "failing_criteria"]).split(";")))
+        is_ = set(filter(None, village["failing_criteria"].split(";")))
+        grade_before = before.at[code, "grade"]
+        if was != is_ or grade_before != village["grade"]:
+            rows.append({"village_code": code, "village_name": village["village_name"],
+                         "township_code": village["township_code"], "grade_before": grade_before,
+                         "grade_now": village["grade"], "fixed": ";".join(sorted(was - is_)),
+                         "new_failures": ";".join(sorted(is_ - was))})
+    return pd.DataFrame(rows, columns=columns)
+
+
+previous_task = stage_task(previous_figures, name="previous-week")
+changes_task = stage_task(changes_since, name="changes-since-last-week")
+record_week_task = stage_task(record_week, name="record-history", retries=2, retry_delay_seconds=1)
