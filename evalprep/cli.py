@@ -18,7 +18,7 @@ def _date(text: str) -> dt.date:
 def cmd_generate_demo(args: argparse.Namespace) -> int:
     from evalprep.demo import generate_demo
 
-    manifest = generate_demo(Path(args.out), seed=args.seed, small=args.small)
+    manifest = generate_demo(Path(args.out), seed=args.seed, small=args.small, messy=args.messy)
     print(f"演示县已生成：{Path(args.out).resolve()}（{len(manifest['weeks'])} 周）")
     return 0
 
@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", required=True, type=Path)
     gen.add_argument("--seed", type=int, default=2016)
     gen.add_argument("--small", action="store_true", help="只生成2个镇，供快速测试")
+    gen.add_argument("--messy", action="store_true",
+                     help="各镇按实际情况报送：标题行、合并表头、各种写法、CSV、坏文件、重报、逾期、漏报（清单含每个文件的预期结果和全部问题）")
     gen.set_defaults(func=cmd_generate_demo)
 
     demo = sub.add_parser("demo", help="在演示县最新一周上运行每周流程")

@@ -15,7 +15,10 @@ from tasks.ingest import ingest_task
 from tasks.outliers import outliers_task
 from tasks.quality_issues import merge_issues_task
 from tasks.rollups import rollups_task
-from tasks.publish import publish_task, staging_dir, write_rendering_task, write_tables_task, write_validation_task
+from tasks.simulate import simulate_task
+from tasks.publish import (
+    publish_task, staging_dir, write_json_task, write_rendering_task, write_tables_task, write_validation_task,
+)
 from tasks.validate import validate_task
 
 resolve_task = stage_task(resolve_run, name="resolve-run")
@@ -42,11 +45,13 @@ def weekly_county_run(inbox: str, week: str, out: str | None = None, profile: st
     last_villages, last_households = previous_task(history, config.profile.name, week)
     warnings = outliers_task(readiness.households, readiness.villages, last_households, last_villages)
     changes = changes_task(last_villages, readiness.villages)
+    simulation = simulate_task(readiness, frames["surveys"], config.profile, ingest.tables["missed"])
     run = metadata_task(config, ingest.submissions)
     stage = staging_task(config.out_dir, week, run["run_id"])
     write_tables_task(stage, ingest.submissions, issues, readiness,
                       {**rollups, "outliers.csv": warnings, "readiness/changes.csv": changes})
     write_validation_task(stage, validation.results)
+    write_json_task(stage / "readiness" / "simulation.json", simulation)
     batches = batches_task(readiness, config.villages)
     processes = config.settings.render_processes
     dossiers = render_batch_task.map(batches, unmapped(stage), config.profile.name, unmapped(run), processes)

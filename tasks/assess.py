@@ -10,6 +10,7 @@ from tasks import stage_task
 
 from expectations.catalogue import Profile
 from tasks.criteria_frames import CANCELLED
+from tasks.sample_risk import village_sample_risk
 
 FAIL, PASS = "fail", "pass"
 GRADE_FAIL, GRADE_PASS, GRADE_EXCELLENT = "未达标", "合格", "优秀"
@@ -139,6 +140,7 @@ def village_readiness(villages: pd.DataFrame, households: pd.DataFrame, village_
     intervals = [wilson_interval(y, n, confidence) for y, n in zip(out["satisfaction_yes"], out["satisfaction_answers"])]
     out["satisfaction_ci_low"] = [lo for lo, _ in intervals]
     out["satisfaction_ci_high"] = [hi for _, hi in intervals]
+    out["satisfaction_sample_risk"] = out["village_code"].map(village_sample_risk(out, profile)).astype(float)
     out["grade"] = [
         village_grade(set(codes), profile, rate, wrong)
         for codes, rate, wrong in zip(out["failing_criteria"], out["satisfaction_rate"], out["wrong_exit_rate"])

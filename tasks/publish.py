@@ -15,7 +15,7 @@ from tasks.assess import Readiness
 VILLAGE_COLUMNS = [
     "village_code", "village_name", "township_code", "is_key_village", "grade", "failing_criteria",
     "satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate",
-    "households", "households_failing",
+    "households", "households_failing", "satisfaction_sample_risk", "exit_households",
 ]
 HOUSEHOLD_COLUMNS = ["household_id", "village_code", "exit_status", "meets_all", "failing_criteria"]
 CSV_ENCODING = "utf-8-sig"  # Excel on Chinese Windows opens UTF-8 CSV correctly only with a BOM
@@ -42,7 +42,8 @@ def villages_table(readiness: Readiness) -> pd.DataFrame:
     frame = readiness.villages[VILLAGE_COLUMNS].copy()
     frame["failing_criteria"] = _joined(frame["failing_criteria"])
     frame["is_key_village"] = frame["is_key_village"].map({True: "是", False: "否"})
-    for col in ("satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate"):
+    for col in ("satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate",
+                "satisfaction_sample_risk"):
         frame[col] = frame[col].round(4)
     return frame.sort_values("village_code").reset_index(drop=True)
 
@@ -92,8 +93,7 @@ publish_task = stage_task(publish_run, name="publish", retries=2, retry_delay_se
 def write_validation_results(stage: Path, results: dict[str, dict]) -> None:
     """The GX validation result of every suite, as JSON, under validation/."""
     for name, result in sorted(results.items()):
-        data = json.dumps(result, ensure_ascii=False, indent=1, sort_keys=True, default=str)
-        write_bytes_atomic(stage / "validation" / f"{name}.json", data.encode("utf-8"))
+        write_json(stage / "validation" / f"{name}.json", result)
 
 
 def write_rendering(stage: Path, report: pd.DataFrame) -> None:
@@ -103,3 +103,11 @@ def write_rendering(stage: Path, report: pd.DataFrame) -> None:
 
 write_validation_task = stage_task(write_validation_results, name="write-validation-results")
 write_rendering_task = stage_task(write_rendering, name="write-rendering-report")
+
+
+def write_json(path: Path, payload: dict) -> None:
+    """A JSON document (UTF-8, keys sorted, Chinese as is)."""
+    write_bytes_atomic(path, json.dumps(payload, ensure_ascii=False, indent=1, sort_keys=True, default=str).encode("utf-8"))
+
+
+write_json_task = stage_task(write_json, name="write-json")

@@ -17,7 +17,7 @@ Model, per draw (sampling parameters from the catalogue's `sampling` block):
 from __future__ import annotations
 
 import math
-from fractions import Fraction
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from expectations.catalogue import Profile
 from tasks import stage_task
 from tasks.assess import Readiness
 from tasks.criteria_frames import CANCELLED, NOT_AN_ANSWER, SATISFIED
+from tasks.sample_risk import village_sample_risk  # noqa: F401  (part of this module's API)
 
 DEFAULT_DRAWS = 2000
 DEFAULT_SEED = 2016
@@ -78,6 +79,128 @@ def _sampling(profile: Profile, households_per_county, share_inside_register, ho
 # --------------------------------------------------------------------------------------- simulation
 
 
+@dataclass
+class _Register:
+    """Registered households per village in classes: (in exit cohort, fails a 错退 criterion, size)."""
+
+    counts: np.ndarray  # villages × classes
+    class_people: np.ndarray  # household size of a class; 0 for the class outside the exit cohort
+    class_wrong: np.ndarray
+    people: np.ndarray  # registered people per village
+    exit_people: float
+    wrong_people: float
+    mean_size: float
+    fill_size: int
+    head_ids: set[str]
+
+
+def _register(households: pd.DataFrame, index: pd.Index, profile: Profile, notes: list[str]) -> _Register:
+    if "exit_status" in households:
+        households = households[households["exit_status"] != CANCELLED]
+    households = households[households["village_code"].astype(str).isin(index)]
+    size = pd.to_numeric(households["household_size"], errors="coerce")
+    mean_size = float(size.mean()) if size.notna().any() else 1.0
+    fill_size = max(1, int(round(mean_size)))
+    if size.isna().any():
+        notes.append(f"{int(size.isna().sum())} 户家庭人口数缺失，按全县户均 {fill_size} 人计")
+    sizes = size.fillna(fill_size).clip(lower=1).round().astype("int64").to_numpy()
+    codes = set(profile.metrics["wrong_exit_rate"]["criteria"])
+    cohort = households["in_exit_cohort"].fillna(False).astype(bool).to_numpy()
+    failing = households["failing_criteria"].map(lambda c: isinstance(c, (list, tuple, set)) and bool(codes & set(c)))
+    wrong = failing.to_numpy(bool) & cohort
+    classes = pd.DataFrame({"cohort": cohort, "wrong": wrong, "size": np.where(cohort, sizes, 0)})
+    keys = classes.drop_duplicates().sort_values(["cohort", "wrong", "size"]).reset_index(drop=True)
+    class_of = classes.merge(keys.reset_index(), on=["cohort", "wrong", "size"], how="left")["index"].to_numpy()
+    village_of = index.get_indexer(households["village_code"].astype(str))
+    counts = np.zeros((len(index), max(len(keys), 1)), dtype=np.int64)
+    np.add.at(counts, (village_of, class_of), 1)
+    if not cohort.any():
+        notes.append("无脱贫（预脱贫/已脱贫）户，错退率按 0 计")
+    heads = households["head_id_number"].dropna().astype(str) if "head_id_number" in households else ()
+    return _Register(
+        counts=counts,
+        class_people=keys["size"].to_numpy(np.int64) if len(keys) else np.zeros(1, np.int64),
+        class_wrong=keys["wrong"].to_numpy(bool) if len(keys) else np.zeros(1, bool),
+        people=np.bincount(village_of, weights=sizes, minlength=len(index)),
+        exit_people=float(sizes[cohort].sum()),
+        wrong_people=float(sizes[wrong].sum()),
+        mean_size=mean_size,
+        fill_size=fill_size,
+        head_ids=set(heads),
+    )
+
+
+@dataclass
+class _Outside:
+    """Non-registered households per village (estimated) and the should-be-registered among them."""
+
+    households: np.ndarray
+    missed: np.ndarray
+    people: float  # non-registered people in villages of known population
+    missed_people: float
+    measured: bool
+
+
+def _outside(villages: pd.DataFrame, index: pd.Index, register: _Register, missed: pd.DataFrame | None,
+             profile: Profile, notes: list[str]) -> _Outside:
+    population = pd.to_numeric(villages["rural_population"], errors="coerce").to_numpy(float)
+    people = np.clip(population - register.people, 0, None)
+    households = np.floor(people / register.mean_size)
+    unknown = np.isnan(population)
+    if unknown.all():
+        households[:] = 0
+    elif unknown.any():
+        households[unknown] = np.floor(np.nanmedian(households))
+        notes.append(f"{int(unknown.sum())} 个村乡村总人口缺失，非建档户数按各村中位数估计")
+    flagged_hh = np.zeros(len(index), dtype=np.int64)
+    missed_people = 0.0
+    measured = missed is not None and len(missed) > 0
+    if measured:
+        rows = missed[missed["village_code"].astype(str).isin(index)]
+        if len(rows) < len(missed):
+            notes.append(f"{len(missed) - len(rows)} 条疑似漏评户的村代码不在村名册中，未计入")
+        if "head_id_number" in rows:
+            ids = rows["head_id_number"]
+            in_register = ids.astype(str).isin(register.head_ids) & ids.notna()
+            if in_register.any():
+                notes.append(f"{int(in_register.sum())} 条疑似漏评户已在建档立卡名册中，未计入")
+            rows = rows[~in_register & ~(ids.duplicated() & ids.notna())]
+        flagged = rows[should_be_registered(rows, profile.poverty_line)]
+        flagged_hh = np.bincount(index.get_indexer(flagged["village_code"].astype(str)), minlength=len(index))
+        missed_people = float(pd.to_numeric(flagged["household_size"], errors="coerce").fillna(register.fill_size).sum())
+        reporting = set(rows["township_code"].dropna().astype(str)) if "township_code" in rows else set()
+        if reporting and "township_code" in villages:
+            silent = sorted(set(villages["township_code"].dropna().astype(str)) - reporting)
+            if silent:
+                notes.append(f"{len(silent)} 个镇未报送疑似漏评户（{'、'.join(silent)}），其漏评按 0 计")
+    else:
+        notes.append(MISSED_NOT_MEASURED)
+    return _Outside(households=np.maximum(households, flagged_hh).astype(np.int64), missed=flagged_hh.astype(np.int64),
+                    people=float(people[~unknown].sum()), missed_people=missed_people, measured=measured)
+
+
+def _approval(surveys: pd.DataFrame, index: pd.Index, notes: list[str]) -> tuple[np.ndarray, float]:
+    """Each village's approval share from its own answers, else the county's; (shares, county share)."""
+    answer = approvals(surveys)
+    where = index.get_indexer(surveys["village_code"].astype(str))
+    keep = answer.notna().to_numpy(bool) & (where >= 0)
+    yes = answer.fillna(False).astype(bool).to_numpy()[keep].astype(float)
+    answers = np.bincount(where[keep], minlength=len(index))
+    approving = np.bincount(where[keep], weights=yes, minlength=len(index))
+    if not answers.sum():
+        notes.append("无满意度调查答复，认可度无法测算")
+        return np.full(len(index), math.nan), math.nan
+    county = float(approving.sum() / answers.sum())
+    silent = int((answers == 0).sum())
+    if silent:
+        notes.append(f"{silent} 个村无满意度调查答复，认可度按全县平均 {county:.1%} 计")
+    return np.where(answers > 0, approving / np.maximum(answers, 1), county), county
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray, empty: float) -> np.ndarray:
+    return np.where(denominator > 0, numerator / np.maximum(denominator, 1), empty)
+
+
 def simulate_evaluation(
     readiness: Readiness,
     surveys: pd.DataFrame,
@@ -90,188 +213,102 @@ def simulate_evaluation(
     share_inside_register: float | None = None,
     households_per_village: int | None = None,
 ) -> dict[str, Any]:
-    """The evaluators' sample, `draws` times: per metric the catalogue threshold, the county's point
-    estimate from all data, the simulated mean and 5%/95% quantiles and the probability of failing; the
-    probability that any of 错退率 / 漏评率 / 认可度 fails; draws, seed, sampling and notes. JSON-able."""
+    """The evaluators' sample, `draws` times, from readiness (villages, households), the 满意度调查 frame
+    and the 疑似漏评户 canonical table (None or empty: 漏评率 not measured). Per metric: the catalogue
+    threshold, the county's point estimate from all data, the simulated mean, 5%/95% quantiles and the
+    probability of failing; the probability that any of 错退率 / 漏评率 / 认可度 fails (and with 综合贫困发生率);
+    draws, seed, sampling and notes. JSON-able."""
     if draws < 1:
         raise ValueError("draws must be ≥ 1")
     sampling = _sampling(profile, households_per_county, share_inside_register, households_per_village)
     notes: list[str] = []
     villages = readiness.villages.drop_duplicates("village_code").reset_index(drop=True)
-    codes = villages["village_code"].astype(str)
-    index = pd.Index(codes)
-    n_villages = len(codes)
+    index = pd.Index(villages["village_code"].astype(str))
+    n_villages = len(index)
+    register = _register(readiness.households, index, profile, notes)
+    outside = _outside(villages, index, register, missed, profile, notes)
+    approval, county_approval = _approval(surveys, index, notes)
+    recognition_measured = not math.isnan(county_approval)
 
-    households = readiness.households
-    if "exit_status" in households:
-        households = households[households["exit_status"] != CANCELLED]
-    households = households[households["village_code"].astype(str).isin(index)]
-    size = pd.to_numeric(households["household_size"], errors="coerce")
-    mean_size = float(size.mean()) if size.notna().any() else 1.0
-    fill_size = max(1, int(round(mean_size)))
-    if size.isna().any():
-        notes.append(f"{int(size.isna().sum())} 户家庭人口数缺失，按全县户均 {fill_size} 人计")
-    size = size.fillna(fill_size).clip(lower=1).round().astype("int64")
-
-    # ---- inside the register: classes (0 = not in the exit cohort; then size × wrong-exit) per village
-    wrong_codes = set(profile.metrics["wrong_exit_rate"]["criteria"])
-    cohort = households["in_exit_cohort"].fillna(False).astype(bool).to_numpy()
-    wrong = households["failing_criteria"].map(lambda c: bool(wrong_codes & set(c)) if isinstance(c, (list, tuple, set)) else False).to_numpy(bool)
-    sizes = size.to_numpy()
-    classes = pd.DataFrame({"cohort": cohort, "wrong": wrong & cohort, "size": np.where(cohort, sizes, 0)})
-    keys = classes.drop_duplicates().sort_values(["cohort", "wrong", "size"]).reset_index(drop=True)
-    class_of = classes.merge(keys.reset_index(), on=["cohort", "wrong", "size"], how="left")["index"].to_numpy()
-    village_of = index.get_indexer(households["village_code"].astype(str))
-    counts = np.zeros((n_villages, max(len(keys), 1)), dtype=np.int64)
-    np.add.at(counts, (village_of, class_of), 1)
-    class_people = keys["size"].to_numpy(np.int64) if len(keys) else np.zeros(1, np.int64)
-    class_wrong = keys["wrong"].to_numpy(bool) if len(keys) else np.zeros(1, bool)
-    registered = counts.sum(axis=1)
-    registered_people = np.bincount(village_of, weights=sizes, minlength=n_villages)
-
-    exit_people = float(sizes[cohort].sum())
-    wrong_people = float(sizes[wrong & cohort].sum())
-    if exit_people == 0:
-        notes.append("无脱贫（预脱贫/已脱贫）户，错退率按 0 计")
-
-    # ---- outside the register: estimated non-registered households and should-be-registered ones
-    population = pd.to_numeric(villages["rural_population"], errors="coerce").to_numpy(float)
-    outside_people = np.clip(population - registered_people, 0, None)
-    outside_hh = np.floor(outside_people / mean_size)
-    unknown_population = np.isnan(population)
-    if unknown_population.all():
-        outside_hh[:] = 0
-    elif unknown_population.any():
-        outside_hh[unknown_population] = np.floor(np.nanmedian(outside_hh))
-        notes.append(f"{int(unknown_population.sum())} 个村乡村总人口缺失，非建档户数按各村中位数估计")
-    missed_hh = np.zeros(n_villages, dtype=np.int64)
-    missed_people = 0.0
-    missed_measured = missed is not None and len(missed) > 0
-    if missed_measured:
-        rows = missed[missed["village_code"].astype(str).isin(index)]
-        if len(rows) < len(missed):
-            notes.append(f"{len(missed) - len(rows)} 条疑似漏评户的村代码不在村名册中，未计入")
-        if "head_id_number" in rows and "head_id_number" in households:
-            ids = rows["head_id_number"]
-            in_register = ids.isin(set(households["head_id_number"].dropna())) & ids.notna()
-            dup = ids.duplicated() & ids.notna()
-            if in_register.any():
-                notes.append(f"{int(in_register.sum())} 条疑似漏评户已在建档立卡名册中，未计入")
-            rows = rows[~in_register & ~dup]
-        flagged = rows[should_be_registered(rows, profile.poverty_line)]
-        missed_hh = np.bincount(index.get_indexer(flagged["village_code"].astype(str)), minlength=n_villages).astype(np.int64)
-        missed_people = float(pd.to_numeric(flagged["household_size"], errors="coerce").fillna(fill_size).sum())
-        reporting = set(rows["township_code"].dropna().astype(str)) if "township_code" in rows else set()
-        silent = sorted(set(villages["township_code"].dropna().astype(str)) - reporting) if "township_code" in villages and reporting else []
-        if silent:
-            notes.append(f"{len(silent)} 个镇未报送疑似漏评户（{'、'.join(silent)}），其漏评按 0 计")
-    else:
-        notes.append(MISSED_NOT_MEASURED)
-    outside_hh = np.maximum(outside_hh, missed_hh).astype(np.int64)
-
-    # ---- recognition: each village's approval share from its own answers, else the county's
-    answers_by_row = approvals(surveys)
-    given = answers_by_row.notna().to_numpy(bool)
-    where = index.get_indexer(surveys["village_code"].astype(str))
-    keep = given & (where >= 0)
-    yes = answers_by_row.fillna(False).astype(bool).to_numpy()
-    village_answers = np.bincount(where[keep], minlength=n_villages)
-    village_yes = np.bincount(where[keep], weights=yes[keep].astype(float), minlength=n_villages)
-    recognition_measured = village_answers.sum() > 0
-    county_approval = float(village_yes.sum() / village_answers.sum()) if recognition_measured else math.nan
-    approval = np.where(village_answers > 0, village_yes / np.maximum(village_answers, 1), county_approval)
-    silent_villages = int((village_answers == 0).sum())
-    if recognition_measured and silent_villages:
-        notes.append(f"{silent_villages} 个村无满意度调查答复，认可度按全县平均 {county_approval:.1%} 计")
-    if not recognition_measured:
-        notes.append("无满意度调查答复，认可度无法测算")
-
-    # ---- draws
+    # ---- draws: villages, then households inside and outside the register, then their answers
     rng = np.random.default_rng(seed)
     k = min(sampling["villages_per_draw"], n_villages)
     if k < sampling["villages_per_draw"]:
-        notes.append(f"全县仅 {n_villages} 个村，每次抽全部村")
+        notes.append(f"全县仅 {n_villages} 个村（少于 {sampling['villages_per_draw']} 个），每次抽全部村，"
+                     f"每村仍抽 {sampling['households_per_village']} 户，样本少于 {sampling['households_per_county']} 户")
     if k < n_villages:  # k villages without replacement: the k smallest of uniform keys
         chosen = np.argpartition(rng.random((draws, n_villages)), k - 1, axis=1)[:, :k]
     else:
         chosen = np.broadcast_to(np.arange(n_villages), (draws, n_villages))
-    n_in = np.minimum(sampling["inside_per_village"], registered[chosen])
-    left_total, left_n = registered[chosen].copy(), n_in.copy()
+
+    registered = register.counts.sum(axis=1)[chosen]
+    n_in = np.minimum(sampling["inside_per_village"], registered)
+    left_total, left_n = registered.copy(), n_in.copy()
     sampled_wrong = np.zeros(chosen.shape, dtype=np.int64)
     sampled_exit = np.zeros(chosen.shape, dtype=np.int64)
-    for c in range(counts.shape[1]):  # sequential hypergeometric = multivariate hypergeometric
-        good = counts[chosen, c]
+    for c in range(register.counts.shape[1]):  # sequential hypergeometric = multivariate hypergeometric
+        good = register.counts[chosen, c]
         got = rng.hypergeometric(good, left_total - good, left_n) if good.any() else np.zeros_like(good)
         left_total -= good
         left_n -= got
-        if class_people[c]:
-            sampled_exit += got * class_people[c]
-            if class_wrong[c]:
-                sampled_wrong += got * class_people[c]
-    exit_sum = sampled_exit.sum(axis=1)
-    wrong_rate = np.where(exit_sum > 0, sampled_wrong.sum(axis=1) / np.maximum(exit_sum, 1), 0.0)
+        sampled_exit += got * register.class_people[c]
+        if register.class_wrong[c]:
+            sampled_wrong += got * register.class_people[c]
+    wrong_rate = _ratio(sampled_wrong.sum(axis=1), sampled_exit.sum(axis=1), 0.0)
 
-    n_out = np.minimum(sampling["outside_per_village"], outside_hh[chosen])
-    if missed_measured:
-        good = missed_hh[chosen]
-        found = rng.hypergeometric(good, outside_hh[chosen] - good, n_out)
-        out_sum = n_out.sum(axis=1)
-        missed_rate = np.where(out_sum > 0, found.sum(axis=1) / np.maximum(out_sum, 1), 0.0)
+    n_out = np.minimum(sampling["outside_per_village"], outside.households[chosen])
+    if outside.measured:
+        good = outside.missed[chosen]
+        found = rng.hypergeometric(good, outside.households[chosen] - good, n_out)
+        missed_rate = _ratio(found.sum(axis=1), n_out.sum(axis=1), 0.0)
     else:
         missed_rate = np.zeros(draws)
 
     surveyed = n_in + n_out
     if recognition_measured:
-        approving = rng.binomial(surveyed, approval[chosen])
-        surveyed_sum = surveyed.sum(axis=1)
-        recognition = np.where(surveyed_sum > 0, approving.sum(axis=1) / np.maximum(surveyed_sum, 1), math.nan)
+        recognition = _ratio(rng.binomial(surveyed, approval[chosen]).sum(axis=1), surveyed.sum(axis=1), math.nan)
     else:
         recognition = np.full(draws, math.nan)
 
     # ---- 综合贫困发生率: remaining poor + sample-estimated missed and wrongly exited, over rural population
-    remaining = pd.to_numeric(villages.get("remaining_poor_people", pd.Series(0.0, index=villages.index)), errors="coerce")
+    remaining = pd.to_numeric(villages["remaining_poor_people"], errors="coerce") if "remaining_poor_people" in villages \
+        else pd.Series(0.0, index=villages.index)
     if remaining.isna().any():
         notes.append(f"{int(remaining.isna().sum())} 个村剩余贫困人口无法计算，综合贫困发生率中按 0 计")
     remaining_people = float(remaining.fillna(0).sum())
-    rural = float(np.nansum(population))
-    outside_total = float(outside_people[~unknown_population].sum())
+    rural = float(pd.to_numeric(villages["rural_population"], errors="coerce").sum())
     if rural > 0:
-        incidence_point = (remaining_people + missed_people + wrong_people) / rural
-        incidence = (remaining_people + missed_rate * outside_total + wrong_rate * exit_people) / rural
+        incidence_point = (remaining_people + outside.missed_people + register.wrong_people) / rural
+        incidence = (remaining_people + missed_rate * outside.people + wrong_rate * register.exit_people) / rural
     else:
         incidence_point, incidence = math.nan, np.full(draws, math.nan)
-    if not missed_measured:
+    if not outside.measured:
         notes.append("综合贫困发生率未含漏评人口")
 
     metrics = profile.metrics
-    wrong_point = wrong_people / exit_people if exit_people else 0.0
-    missed_point = float(missed_hh.sum() / outside_hh.sum()) if missed_measured and outside_hh.sum() else 0.0
-    out_metrics = {
+    wrong_point = register.wrong_people / register.exit_people if register.exit_people else 0.0
+    missed_point = float(outside.missed.sum() / outside.households.sum()) if outside.measured and outside.households.sum() else 0.0
+    summary = {
         "wrong_exit_rate": _summary(metrics["wrong_exit_rate"], "max", wrong_point, wrong_rate, True),
-        "missed_rate": _summary(metrics["missed_rate"], "max", missed_point, missed_rate, missed_measured),
+        "missed_rate": _summary(metrics["missed_rate"], "max", missed_point, missed_rate, outside.measured),
         "recognition": _summary(metrics["recognition"], "min", county_approval, recognition, recognition_measured),
         "overall_incidence": _summary(metrics["overall_incidence"], "max", incidence_point, incidence, rural > 0),
     }
-    fails = [_fails(metrics["wrong_exit_rate"], "max", wrong_rate)]
-    if missed_measured:
-        fails.append(_fails(metrics["missed_rate"], "max", missed_rate))
-    if recognition_measured:
-        fails.append(_fails(metrics["recognition"], "min", recognition))
-    any_three = np.logical_or.reduce(fails)
-    any_four = (any_three | _fails(metrics["overall_incidence"], "max", incidence)) if rural > 0 else any_three
+    any_three = (_fails(metrics["wrong_exit_rate"], "max", wrong_rate) | _fails(metrics["missed_rate"], "max", missed_rate)
+                 | _fails(metrics["recognition"], "min", recognition))
+    any_four = any_three | _fails(metrics["overall_incidence"], "max", incidence)
     notes.append("模拟均值按评估组抽样方式（随机抽村、每村等量抽户）加权；点估计为全部数据的全县比率，两者可略有差别")
     return {
         "profile": profile.name,
         "draws": int(draws),
         "seed": int(seed),
-        "sampling": {**sampling, "villages": n_villages,
-                     "villages_per_draw_used": int(k),
+        "sampling": {**sampling, "villages": n_villages, "villages_per_draw_used": int(k),
                      "inside_sampled_mean": round(float(n_in.sum(axis=1).mean()), 1),
                      "outside_sampled_mean": round(float(n_out.sum(axis=1).mean()), 1)},
-        "metrics": out_metrics,
+        "metrics": summary,
         "p_any_fail": round(float(any_three.mean()), PROB_DIGITS),
         "p_any_fail_with_incidence": round(float(any_four.mean()), PROB_DIGITS),
-        "missed_rate_measured": bool(missed_measured),
+        "missed_rate_measured": bool(outside.measured),
         "notes": notes,
     }
 
@@ -289,8 +326,8 @@ def _rate(x: float) -> float | None:
 
 def _summary(metric: dict[str, Any], bound: str, point: float, values: np.ndarray, measured: bool) -> dict[str, Any]:
     threshold = metric[bound]
-    base = {"label": metric["label"], "threshold": threshold, "fails_if": ("≥ " if bound == "max" else "< ") + f"{threshold:.0%}",
-            "measured": bool(measured)}
+    fails_if = ("≥ " if bound == "max" else "< ") + f"{threshold:.0%}"
+    base = {"label": metric["label"], "threshold": threshold, "fails_if": fails_if, "measured": bool(measured)}
     if not measured and bound == "min":  # no answers: nothing to say
         return {**base, "point_estimate": None, "mean": None, "q05": None, "q95": None, "p_fail": None}
     q05, q95 = np.quantile(values, [0.05, 0.95])
@@ -299,39 +336,6 @@ def _summary(metric: dict[str, Any], bound: str, point: float, values: np.ndarra
 
 
 # ------------------------------------------------------------------------------ per-village survey risk
-
-
-def village_sample_risk(villages: pd.DataFrame, profile: Profile, *, households: int | None = None,
-                        method: str = "posterior") -> pd.Series:
-    """Per village (index village_code): the chance that the evaluators' `households_per_village`
-    surveyed households show satisfaction below V-SATISFACTION fail_below.
-
-    method="posterior" (default): the village's true rate is uncertain, Beta(yes + 1, no + 1) (uniform
-    prior, the observed answers), so the count is beta-binomial — a small survey of 5 all-satisfied answers
-    is not a certainty. method="binomial": the observed rate taken as the true rate (as the dossier does).
-    NaN for a village without answers (it already fails V-SATISFACTION)."""
-    n = int(households if households is not None else profile.sampling["households_per_village"])
-    threshold = Fraction(str(profile.criterion("V-SATISFACTION").params["fail_below"]))
-    below = [k for k in range(n + 1) if Fraction(k, n) < threshold]  # counts that fail
-    answers = pd.to_numeric(villages["satisfaction_answers"], errors="coerce").fillna(0).to_numpy(float)
-    yes = pd.to_numeric(villages["satisfaction_yes"], errors="coerce").fillna(0).to_numpy(float)
-    no = answers - yes
-    ks = np.array(below, dtype=float)[None, :]
-    log_comb = np.array([math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) for k in below])[None, :]
-    if method == "posterior":
-        a, b = yes[:, None] + 1, no[:, None] + 1
-        lg = np.vectorize(math.lgamma, otypes=[float])
-        log_pmf = log_comb + lg(ks + a) + lg(n - ks + b) - lg(n + a + b) - (lg(a) + lg(b) - lg(a + b))
-        prob = np.exp(log_pmf).sum(axis=1) if below else np.zeros(len(yes))
-    elif method == "binomial":
-        p = np.where(answers > 0, yes / np.maximum(answers, 1), 0.0)[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.exp(log_comb) * np.power(p, ks) * np.power(1 - p, n - ks)
-        prob = terms.sum(axis=1) if below else np.zeros(len(yes))
-    else:
-        raise ValueError(f"unknown method {method!r} (posterior / binomial)")
-    prob = np.where(answers > 0, np.clip(prob, 0.0, 1.0), math.nan)
-    return pd.Series(prob, index=pd.Index(villages["village_code"].astype(str), name="village_code"), name="p_sample_below")
 
 
 simulate_task = stage_task(simulate_evaluation, name="simulate-evaluation")

@@ -8,6 +8,7 @@ Same seed → byte-identical files. See manifest.py for the manifest's shape.
 from __future__ import annotations
 
 import csv
+import json
 import multiprocessing as mp
 import os
 import re
@@ -16,13 +17,17 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from evalprep.template import sheets
 
 from .county import PROFILE, County, build_county, created_at
+from .draw import Draw
 from .layout import TOWNSHIPS_CSV
 from .manifest import bounds, counts, file_name, week_block, write_manifest
+from .messy import (OFFICE_TZ, build_file, deadline, effective_frames, file_entry, fill_slices, issue_order,
+                    located_defects, plan, quality_issues, reported_ingest_issues, set_mtime, winners, write_file)
 from .truth import assess
 from .weeks import WEEKS, as_of
 from .workbook import CLEAN, SHEET_ORDER, township_rows, write_workbook
@@ -32,21 +37,32 @@ __all__ = ["generate_demo", "build_county", "County", "WEEKS"]
 _GENERATED = re.compile(r"^\d{9}_.+_\d{4}-W\d{2}\.xlsx$")
 
 
-def generate_demo(out: Path, seed: int = 2016, small: bool = False, processes: int | None = None) -> dict:
+def generate_demo(out: Path, seed: int = 2016, small: bool = False, processes: int | None = None,
+                  messy: bool = False) -> dict:
     """Write the demo county under `out` (inbox/<week>/, reference/, manifest.json); return the manifest.
 
     `processes`: workbook-writing processes (default: 2 for the full county when 2+ CPUs, else 1). The
-    output does not depend on it.
+    output does not depend on it. `messy`: the townships send their submissions the way real ones arrive
+    (messy.py); the manifest then holds every file's expected outcome and every expected issue.
+    Every file's modification time is its submission time (clean: 填报日期 09:00, Asia/Shanghai).
     """
     out = Path(out)
     county = build_county(seed, small)
+    _clear_previous(out)
+    if messy:
+        blocks = messy_blocks(out, county, seed)
+        _write_reference(out, county)
+        manifest = {"seed": seed, "small": small, "messy": True, "profile": PROFILE, "weeks": list(WEEKS),
+                    "targets": county.layout.targets, "counts": counts(county), "by_week": blocks}
+        write_manifest(out / "manifest.json", manifest)
+        return manifest
     if processes is None:
         processes = 1 if small else min(2, os.cpu_count() or 1)
     spec = sheets()
     columns = {key: spec[key].column_names for key in SHEET_ORDER}
-    names = dict(county.townships)
 
     blocks = {}
+    written: list[tuple[Path, str]] = []
     with _writer(processes) as submit:
         for week in WEEKS:
             week_dir = out / "inbox" / week
@@ -60,21 +76,14 @@ def generate_demo(out: Path, seed: int = 2016, small: bool = False, processes: i
                         for key in SHEET_ORDER}
                 submit(path, data, created_at(week))
                 files.append(path.relative_to(out).as_posix())
+                written.append((path, week))
             # the truth is computed while the workers write the week's workbooks
             truth = assess(county.frames(week, tables), county.profile, as_of(week))
             blocks[week] = week_block(county, week, tables, truth, CLEAN, files)
+    for path, week in written:  # received on 填报日期 at 09:00, before the deadline
+        set_mtime([path], created_at(week).replace(tzinfo=OFFICE_TZ))
 
-    ref = out / "reference"
-    ref.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(TOWNSHIPS_CSV, ref / "townships.csv")
-    with open(ref / "villages.csv", "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["village_code", "village_name", "township_code", "township_name", "is_key_village"])
-        for v in county.layout.villages:
-            writer.writerow([v.code, v.name, v.township_code, names[v.township_code], "是" if v.key else "否"])
-    county_facts = {"county_name": "旬阳县", "county_code": "610928", "targets": {2016: dict(county.layout.targets)}}
-    (ref / "county.yaml").write_text(yaml.safe_dump(county_facts, allow_unicode=True, sort_keys=True), encoding="utf-8")
-
+    _write_reference(out, county)
     manifest = {
         "seed": seed,
         "small": small,
@@ -86,6 +95,21 @@ def generate_demo(out: Path, seed: int = 2016, small: bool = False, processes: i
     }
     write_manifest(out / "manifest.json", manifest)
     return manifest
+
+
+def _write_reference(out: Path, county: County) -> None:
+    """reference/: townships.csv, the village register villages.csv, county.yaml (targets)."""
+    names = dict(county.townships)
+    ref = out / "reference"
+    ref.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(TOWNSHIPS_CSV, ref / "townships.csv")
+    with open(ref / "villages.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["village_code", "village_name", "township_code", "township_name", "is_key_village"])
+        for v in county.layout.villages:
+            writer.writerow([v.code, v.name, v.township_code, names[v.township_code], "是" if v.key else "否"])
+    county_facts = {"county_name": "旬阳县", "county_code": "610928", "targets": {2016: dict(county.layout.targets)}}
+    (ref / "county.yaml").write_text(yaml.safe_dump(county_facts, allow_unicode=True, sort_keys=True), encoding="utf-8")
 
 
 @contextmanager
@@ -100,6 +124,63 @@ def _writer(processes: int):
         yield lambda *job: futures.append(pool.submit(write_workbook, *job))
         for future in futures:
             future.result()
+
+
+def _clear_previous(out: Path) -> None:
+    """Remove what an earlier messy generation left in the inbox (the files its manifest lists), nothing else."""
+    try:
+        old = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    for block in old.get("by_week", {}).values() if isinstance(old, dict) else ():
+        for entry in block.get("files", ()):
+            if not isinstance(entry, dict) or not str(entry.get("path", "")).startswith("inbox/"):
+                continue
+            target = out / entry["path"]
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+
+
+def messy_blocks(out: Path, county: County, seed: int) -> dict:
+    """Write every week's messy inbox; return the manifest's by_week blocks (messy.py)."""
+    the_plan, _ = plan(county, seed)
+    names = dict(county.townships)
+    order = [code for code, _ in county.townships]
+    first_village: dict[str, str] = {}
+    for v in county.layout.villages:
+        first_village.setdefault(v.township_code, v.code)
+    foreign = {code: first_village[order[(i + 1) % len(order)]] for i, code in enumerate(order)}
+    draw = Draw(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1001,))))
+    blocks = {}
+    for week in WEEKS:
+        week_dir = out / "inbox" / week
+        _clear_generated(week_dir)
+        week_dir.mkdir(parents=True, exist_ok=True)
+        tables = county.tables(week)
+        slices = {code: fill_slices(tables, code) for code in order}
+        built = [build_file(spec, slices[spec.township_code], names, week, draw, foreign[spec.township_code])
+                 for spec in the_plan[week]]
+        for b in built:
+            set_mtime(write_file(b, week_dir / b.spec.name, seed, week), b.spec.at)
+        won = winners(built)
+        reported = reported_ingest_issues(built, won)
+        frames = effective_frames(built, won, order)
+        headers = {(b.spec.name, key, column): text for b in built if b.tables
+                   for key, grid in b.grids.items() for column, text in grid.written.items()}
+        cells = {(i["file"], i["sheet"], i["row"], i["column"]) for i in reported}
+        issues = sorted(reported + quality_issues(frames, headers, cells), key=issue_order)
+        truth = assess(frames, county.profile, as_of(week))
+        found = located_defects(county, week, tables, built, won)
+        used = set(won.values())
+        files = [file_entry(b, i in used, out, week) for i, b in enumerate(built)]
+        block = week_block(county, week, tables, truth, CLEAN, files, found=found)
+        block["deadline"] = deadline(week).isoformat()
+        block["missing_townships"] = sorted(set(order) - {b.spec.township_code for b in built})
+        block["issues"] = issues
+        blocks[week] = block
+    return blocks
 
 
 def _clear_generated(week_dir: Path) -> None:

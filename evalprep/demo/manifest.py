@@ -2,7 +2,7 @@
 defect located as the clerk sees it (file, sheet, Excel row, header).
 
 manifest.json (UTF-8, sorted keys):
-  seed, small, profile, weeks [2016-W36 … 2016-W39], targets {key_villages, exit_households},
+  seed, small, [messy: true], profile, weeks [2016-W36 … 2016-W39], targets {key_villages, exit_households},
   counts {townships, villages, key_villages, households, households_cancelled, people, exit_households, …},
   by_week {<week>: {
     as_of, submitted_on, files [inbox/<week>/<code>_<name>_<week>.xlsx …],
@@ -14,6 +14,18 @@ manifest.json (UTF-8, sorted keys):
     households_failing {<household_id>: [sorted codes]}   (every non-注销 household failing something),
     defects [{kind, code, township_code, file, sheet, row, column, village_code, fixed_in,
               household_id / person_id / project_id where applicable, value where telling}]}}
+
+Messy mode (messy.py) changes `files` and adds to each week:
+    files [{file, path, township_code, form, style, shapes, expected_status (accepted | accepted_with_issues |
+            rejected), expected_rule (the rejection's data rule or null), mtime (ISO, +08:00), on_time, used,
+            issues [this file's ingestion issues], rows {sheet key: rows imported} and headers {sheet: {column:
+            header as written}} for files not rejected}]   (in the order received: mtime, then name)
+    deadline (ISO), missing_townships [codes of county townships that sent nothing],
+    issues [{township_code, file, sheet, row, column, rule}]: every issue the week's run reports (ingestion
+            issues of the used files and of rejected files newer than their township's used file, plus the
+            data-quality issues of the rows that reach validation, one per cell), sorted
+  and its truth (villages, households_failing, summary) and defects are those of the rows that reach
+  validation: the newest accepted file of each township, dropped rows gone, emptied cells empty.
 """
 from __future__ import annotations
 
@@ -91,10 +103,12 @@ def defects(county: County, week: str, tables: dict[str, Table], style: Style) -
 
 
 def week_block(county: County, week: str, tables: dict[str, Table], truth: Assessment, style: Style,
-               files: list[str]) -> dict:
+               files: list, found: list[dict] | None = None) -> dict:
+    """One week of the manifest; `found` (the located defects) is computed for the clean layout unless given."""
     hh = truth.households
     failing = {hid: sorted(codes) for hid, codes, live in zip(hh.index, hh["failing"], hh["live"]) if live and codes}
-    found = defects(county, week, tables, style)
+    if found is None:
+        found = defects(county, week, tables, style)
     grades = Counter(v["grade"] for v in truth.villages.values())
     key_grades = Counter(v["grade"] for v in truth.villages.values() if v["is_key_village"])
     by_criterion = Counter(c for v in truth.villages.values() for c in v["failing_criteria"])

@@ -47,7 +47,8 @@ def _ages(ids: pd.Series, on: dt.date) -> pd.Series:
     text = ids.astype("string")
     year = pd.to_numeric(text.str[6:10], errors="coerce")
     month_day = pd.to_numeric(text.str[10:14], errors="coerce")
-    return on.year - year - (month_day > on.month * 100 + on.day).astype(int)
+    # an empty or unreadable ID (messy mode) gives no age
+    return on.year - year - (month_day > on.month * 100 + on.day).fillna(False).astype(int)
 
 
 def household_criteria(frames: dict[str, pd.DataFrame], profile: Profile, as_of: dt.date) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 Clean mode: the header in row 1 with exactly the template's headers, data from row 2; codes and ID
 numbers as text, booleans as 是/否, dates as real Excel dates, numbers as numbers, blanks left empty.
-A later messy mode (title rows, header variants, IDs typed as numbers …) plugs in as another Style.
+Messy mode (title rows, merged two-level headers, header variants, other value forms …) is another Style,
+laid out by grid.py and written by forms.py; write_workbook below only writes the clean style.
 """
 from __future__ import annotations
 
@@ -23,10 +24,29 @@ WIDTHS = {"id_number": 21, "code": 18, "date": 12, "text": 14, "carriers": 16}
 
 @dataclass(frozen=True)
 class Style:
-    """How a sheet is laid out; the manifest asks it for the Excel row of each data row."""
+    """How a sheet is laid out; the manifest asks it for the Excel row of each data row (clean style).
+
+    The fields after header_row describe the messy layouts (grid.py); their defaults are the clean form.
+    Value forms given as tuples are cycled row by row, so one sheet mixes them as clerks do.
+    """
 
     name: str = "clean"
     header_row: int = 1  # Excel row number of the header (1-based)
+    title_rows: int = 0  # title rows above the header (旬阳县XX镇建档立卡贫困户花名册, 填报单位…)
+    two_level: bool = False  # merged two-level header: 收入情况 over the incomes, 保险情况 over the insurances
+    seq_column: bool = False  # a 序号 column in front
+    blank_every: int = 0  # a blank row after every n data rows (0: none)
+    total_row: bool = False  # a 合计 row under the data (households, villages)
+    headers: str = "template"  # template | variants1 | variants2 (aliases, full-width brackets, spaces, line breaks)
+    bools: tuple = (("是", "否"),)  # (true, false) forms, cycled; numbers 1/0 are number cells
+    dates: tuple[str, ...] = ("date",)  # date (a date cell) | serial | iso | dots | chinese | slash, cycled
+    numbers: str = "number"  # number | text (3,100元 on money columns) | fullwidth (every third row)
+    ids: str = "text"  # text | lower_x | mixed (lower-case x, and full-width digits every fifth row)
+    village_codes: str = "text"  # text | number (12-digit codes typed as numbers: harmless, < 15 digits)
+    loose: bool = False  # full-width brackets and trailing spaces in dictionary values, carriers as 中国移动,…
+    order: tuple[str, ...] = ("cover", "households", "members", "villages", "surveys", "projects")
+    sheet_names: tuple[tuple[str, str], ...] = ()  # sheet key → name written, where not the template's
+    cover: str = "table"  # table (header + one row) | pairs (label, value down the sheet)
 
     def data_row(self, position: int) -> int:
         """Excel row number (1-based) of the data row at 0-based `position`."""

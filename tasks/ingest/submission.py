@@ -118,7 +118,8 @@ def township_in_file_name(file_name: str, register: Register) -> str:
     return ""
 
 
-def _check_village_codes(frame: pd.DataFrame, table: str, township: str, register: Register, file: str) -> tuple[pd.DataFrame, list[Issue]]:
+def _check_village_codes(frame: pd.DataFrame, table: str, township: str, register: Register, file: str,
+                         written: dict[tuple[str, str], str]) -> tuple[pd.DataFrame, list[Issue]]:
     if not len(frame) or "village_code" not in frame:
         return frame, []
     codes = frame["village_code"]
@@ -128,7 +129,8 @@ def _check_village_codes(frame: pd.DataFrame, table: str, township: str, registe
     header = sheets()[table].column("village_code").header
     for rule, mask in (("DQ-VILLAGE-CODE", foreign), ("DQ-VILLAGE-UNKNOWN", unknown)):
         for _, row in frame[mask].iterrows():
-            issues.append(Issue.for_cell(rule, file, row["_sheet"], int(row["_row"]), header, row["village_code"]))
+            issues.append(Issue.for_cell(rule, file, row["_sheet"], int(row["_row"]),
+                                         written.get((row["_sheet"], "village_code"), header), row["village_code"]))
     return frame[~(foreign | unknown)].reset_index(drop=True), issues
 
 
@@ -191,7 +193,7 @@ def read_submission(path: Path, sha256: str, register: Register, max_bytes: int)
         return SubmissionResult(name, sha256, REJECTED, township, "；".join(i.message for i in fatal), issues=all_issues)
     issues += township_issues
     for key in VILLAGE_CODE_TABLES:
-        tables[key], code_issues = _check_village_codes(tables[key], key, township, register, name)
+        tables[key], code_issues = _check_village_codes(tables[key], key, township, register, name, headers)
         issues += code_issues
     for key in tables:
         tables[key], duplicate_issues = _drop_duplicate_keys(tables[key], key, name, headers)

@@ -127,6 +127,13 @@ def people_to_leave_poverty(remaining: int, population: int, maximum: float) -> 
     return max(0, remaining - max(allowed, 0))
 
 
+def _sample_risk(village: Mapping[str, Any], rate: float, sample: int, threshold: float) -> float:
+    """The readiness table's figure (Beta posterior, tasks/sample_risk.py) where present, else the binomial
+    with the observed rate as the true rate."""
+    risk = village.get("satisfaction_sample_risk")
+    return float(risk) if not _missing(risk) else sample_shortfall_probability(rate, sample, threshold)
+
+
 def sample_shortfall_probability(rate: float, sample: int, threshold: float) -> float:
     """Chance that a random sample of `sample` households shows a rate below the threshold (binomial)."""
     target = Fraction(str(threshold))
@@ -234,7 +241,7 @@ def _satisfaction(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any
         "excellent": format_threshold(excellent_from),
         "status_text": STATUS_TEXT[PASS if has_rate and rate >= fail_below else FAIL],
         "sample": sample,
-        "sample_risk": format_pct(sample_shortfall_probability(float(rate), sample, fail_below), 0) if has_rate else "—",
+        "sample_risk": format_pct(_sample_risk(village, float(rate), sample, fail_below), 0) if has_rate else "—",
         "chart": None,
     }
     if has_rate:

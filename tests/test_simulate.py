@@ -1,0 +1,223 @@
+"""The evaluators' sample, simulated: determinism, the boundaries of each metric, and the small demo."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from expectations.catalogue import load_profile
+from tasks.assess import Readiness
+from tasks.render.view_models import sample_shortfall_probability
+from tasks.simulate import (
+    MISSED_NOT_MEASURED, approvals, should_be_registered, simulate_evaluation, village_sample_risk,
+)
+
+PROFILE = load_profile("xunyang-2016")
+DRAWS = 400
+
+
+def county(villages: int = 30, households: int = 40, failing: int = 0, cohort: int = 30,
+           approving: int = 20, answers: int = 20, population: int = 1000):
+    """`villages` villages of `households` registered households (size 3); the first `cohort` of each
+    village are exiting, the first `failing` of those fail H-INCOME; `approving` of `answers` approve."""
+    vrows, hrows, srows = [], [], []
+    for v in range(villages):
+        code = f"610928100{200 + v:03d}"
+        vrows.append({"village_code": code, "township_code": "610928100", "rural_population": float(population),
+                      "remaining_poor_people": 3.0 * (households - cohort),
+                      "satisfaction_answers": answers, "satisfaction_yes": approving})
+        for h in range(households):
+            hrows.append({"household_id": f"{code}{h:04d}", "village_code": code, "exit_status": "已脱贫" if h < cohort else "未脱贫",
+                          "in_exit_cohort": h < cohort, "household_size": 3.0,
+                          "failing_criteria": ["H-INCOME"] if h < failing else [], "head_id_number": f"ID{code}{h:04d}"})
+        for s in range(answers):
+            srows.append({"village_code": code, "satisfaction": "满意" if s < approving else "不满意", "exit_recognised": "不适用"})
+    readiness = Readiness(villages=pd.DataFrame(vrows), village_criteria=pd.DataFrame(), households=pd.DataFrame(hrows))
+    surveys = pd.DataFrame(srows, columns=["village_code", "satisfaction", "exit_recognised"])
+    return readiness, surveys
+
+
+def missed_rows(readiness: Readiness, per_village: int, income: float = 1000.0) -> pd.DataFrame:
+    rows = [{"village_code": code, "township_code": "610928100", "head_id_number": f"M{code}{i}", "household_size": 3.0,
+             "income_per_capita": income, "housing_safety": "安全"}
+            for code in readiness.villages["village_code"] for i in range(per_village)]
+    return pd.DataFrame(rows)
+
+
+def run(readiness, surveys, missed=None, **kwargs):
+    return simulate_evaluation(readiness, surveys, PROFILE, missed, draws=kwargs.pop("draws", DRAWS), **kwargs)
+
+
+def test_same_seed_same_result_and_json_able():
+    readiness, surveys = county(failing=1, approving=18)
+    first, again = run(readiness, surveys, seed=7), run(readiness, surveys, seed=7)
+    assert first == again
+    assert json.loads(json.dumps(first, ensure_ascii=False)) == first
+    assert (first["seed"], first["draws"]) == (7, DRAWS)
+    assert run(readiness, surveys, seed=8)["metrics"] != first["metrics"]
+
+
+def test_sampling_comes_from_the_catalogue_and_can_be_overridden():
+    readiness, surveys = county(villages=150)
+    result = run(readiness, surveys)
+    sampling = PROFILE.sampling
+    assert result["sampling"]["villages_per_draw"] == sampling["households_per_county"] // sampling["households_per_village"]
+    assert result["sampling"]["inside_sampled_mean"] == 500 and result["sampling"]["outside_sampled_mean"] == 500
+    small = run(readiness, surveys, households_per_county=200, households_per_village=4, share_inside_register=0.75)
+    assert small["sampling"]["villages_per_draw"] == 50
+    assert (small["sampling"]["inside_sampled_mean"], small["sampling"]["outside_sampled_mean"]) == (150, 50)
+
+
+def test_every_exit_household_failing_fails_the_wrong_exit_rate_surely():
+    readiness, surveys = county(failing=30)
+    wrong = run(readiness, surveys)["metrics"]["wrong_exit_rate"]
+    assert wrong["point_estimate"] == 1.0 and wrong["p_fail"] == 1.0
+    assert wrong["threshold"] == PROFILE.metrics["wrong_exit_rate"]["max"]
+
+
+def test_no_exit_household_failing_never_fails_the_wrong_exit_rate():
+    readiness, surveys = county(failing=0)
+    result = run(readiness, surveys)
+    wrong = result["metrics"]["wrong_exit_rate"]
+    assert (wrong["point_estimate"], wrong["mean"], wrong["q95"], wrong["p_fail"]) == (0.0, 0.0, 0.0, 0.0)
+    assert result["p_any_fail"] == 0.0
+
+
+def test_only_wrong_exit_criteria_count():
+    readiness, surveys = county()
+    readiness.households["failing_criteria"] = [["H-SKILL"]] * len(readiness.households)  # not a 错退 criterion
+    assert run(readiness, surveys)["metrics"]["wrong_exit_rate"]["p_fail"] == 0.0
+
+
+def test_remaining_poor_failures_are_not_wrong_exits():
+    readiness, surveys = county(cohort=20)
+    hh = readiness.households
+    hh["failing_criteria"] = [["H-INCOME"] if not c else [] for c in hh["in_exit_cohort"]]
+    assert run(readiness, surveys)["metrics"]["wrong_exit_rate"]["point_estimate"] == 0.0
+
+
+def test_more_failures_raise_the_chance_of_failing():
+    chances = [run(*county(failing=f), seed=3)["metrics"]["wrong_exit_rate"]["p_fail"] for f in (0, 1, 2, 4)]
+    assert chances[0] == 0.0
+    assert chances == sorted(chances) and chances[-1] > chances[1]
+
+
+def test_wrong_exit_rate_is_people_weighted():
+    readiness, surveys = county(failing=1)
+    hh = readiness.households
+    first = hh.groupby("village_code").head(1).index
+    hh.loc[first, "household_size"] = 9.0  # the failing household is large
+    point = run(readiness, surveys)["metrics"]["wrong_exit_rate"]["point_estimate"]
+    assert point == pytest.approx(9 / (9 + 29 * 3), abs=1e-4)
+
+
+def test_recognition_all_approving_never_fails_and_none_approving_always_fails():
+    readiness, surveys = county(approving=20)
+    rec = run(readiness, surveys)["metrics"]["recognition"]
+    assert (rec["point_estimate"], rec["mean"], rec["p_fail"]) == (1.0, 1.0, 0.0)
+    readiness, surveys = county(approving=0)
+    assert run(readiness, surveys)["metrics"]["recognition"]["p_fail"] == 1.0
+
+
+def test_lower_approval_raises_the_chance_of_failing_recognition():
+    chances = [run(*county(approving=a), seed=5)["metrics"]["recognition"]["p_fail"] for a in (20, 19, 18, 17)]
+    assert chances[0] == 0.0 and chances == sorted(chances) and chances[-1] > chances[1]
+
+
+def test_a_village_without_answers_counts_as_the_county_average():
+    readiness, surveys = county(villages=4, approving=18)
+    silent = readiness.villages["village_code"].iloc[0]
+    result = run(readiness, surveys[surveys["village_code"] != silent])
+    assert any("1 个村无满意度调查答复" in note and "90.0%" in note for note in result["notes"])
+    assert result["metrics"]["recognition"]["mean"] == pytest.approx(0.9, abs=0.03)
+
+
+def test_recognition_answer_rule():
+    surveys = pd.DataFrame({
+        "satisfaction": ["不满意", "满意", "满意", "基本满意", "不了解", None, "不满意"],
+        "exit_recognised": ["认可", "不认可", "不适用", None, None, None, None],
+    })
+    got = approvals(surveys).tolist()
+    assert got[:4] == [True, False, True, True] and got[6] is False
+    assert pd.isna(got[4]) and pd.isna(got[5])
+
+
+def test_missed_rate_is_not_measured_without_suspected_households():
+    readiness, surveys = county()
+    for missed in (None, missed_rows(readiness, 0)):
+        result = run(readiness, surveys, missed)
+        rate = result["metrics"]["missed_rate"]
+        assert rate["measured"] is False and result["missed_rate_measured"] is False
+        assert (rate["point_estimate"], rate["mean"], rate["p_fail"]) == (0.0, 0.0, 0.0)
+        assert MISSED_NOT_MEASURED in result["notes"]
+
+
+def test_missed_rate_from_suspected_households():
+    readiness, surveys = county(households=40, population=1000)  # 120 registered of 1000: ~293 outside households
+    many = run(readiness, surveys, missed_rows(readiness, 60))
+    rate = many["metrics"]["missed_rate"]
+    assert rate["measured"] is True and MISSED_NOT_MEASURED not in many["notes"]
+    assert rate["point_estimate"] == pytest.approx(60 / 293, abs=1e-3)
+    assert rate["p_fail"] == 1.0 and many["p_any_fail"] == 1.0
+    assert run(readiness, surveys, missed_rows(readiness, 60, income=5000.0))["metrics"]["missed_rate"]["p_fail"] == 0.0
+    assert (run(readiness, surveys, missed_rows(readiness, 1))["metrics"]["missed_rate"]["p_fail"]
+            < run(readiness, surveys, missed_rows(readiness, 6))["metrics"]["missed_rate"]["p_fail"])
+
+
+def test_should_be_registered_rule():
+    missed = pd.DataFrame({"income_per_capita": [1000.0, 5000.0, 5000.0, np.nan, PROFILE.poverty_line],
+                           "housing_safety": ["安全", "安全", "D级危房", "安全", None]})
+    assert should_be_registered(missed, PROFILE.poverty_line).tolist() == [True, False, True, True, False]
+
+
+def test_village_sample_risk_at_the_boundaries():
+    villages = pd.DataFrame({"village_code": ["A", "B", "C", "D"], "satisfaction_answers": [40, 40, 0, 4],
+                             "satisfaction_yes": [40, 0, 0, 4]})
+    posterior = village_sample_risk(villages, PROFILE)
+    binomial = village_sample_risk(villages, PROFILE, method="binomial")
+    assert posterior.index.name == "village_code" and list(posterior.index) == ["A", "B", "C", "D"]
+    assert posterior["A"] < 0.05 and binomial["A"] == 0.0
+    assert posterior["B"] == pytest.approx(1.0, abs=1e-6) and binomial["B"] == pytest.approx(1.0)
+    assert math.isnan(posterior["C"]) and math.isnan(binomial["C"])
+    assert posterior["D"] > posterior["A"]  # four happy answers are weak evidence
+    assert binomial["D"] == 0.0
+
+
+def test_village_sample_risk_binomial_agrees_with_the_dossier():
+    villages = pd.DataFrame({"village_code": ["A", "B"], "satisfaction_answers": [10, 30], "satisfaction_yes": [8, 25]})
+    got = village_sample_risk(villages, PROFILE, method="binomial")
+    n = PROFILE.sampling["households_per_village"]
+    fail_below = PROFILE.criterion("V-SATISFACTION").params["fail_below"]
+    for code, rate in (("A", 0.8), ("B", 25 / 30)):
+        assert got[code] == pytest.approx(sample_shortfall_probability(rate, n, fail_below))
+
+
+def test_on_the_small_demo_county(small_county, tmp_path):
+    from evalprep.weeks import week_sunday
+    from tasks.assess import assess_readiness
+    from tasks.criteria_frames import criteria_frames
+    from tasks.ingest.references import load_register
+    from tasks.ingest.week import ingest_week
+    from tasks.validate import validate_profile
+    from tests.conftest import LAST_WEEK
+
+    register = load_register(small_county / "reference", Path(__file__).resolve().parents[1] / "data" / "reference")
+    ingest = ingest_week(small_county / "inbox" / LAST_WEEK, LAST_WEEK, tmp_path / "archive", register, 200 * 1024 * 1024)
+    frames = criteria_frames(ingest.tables, week_sunday(LAST_WEEK), PROFILE)
+    readiness = assess_readiness(frames, validate_profile(frames, PROFILE).failures, PROFILE)
+    result = simulate_evaluation(readiness, frames["surveys"], PROFILE, ingest.tables["missed"], draws=500)
+    json.dumps(result)
+    cohort = readiness.households[readiness.households["in_exit_cohort"]]
+    wrong = cohort["failing_criteria"].map(lambda c: bool(set(c) & set(PROFILE.metrics["wrong_exit_rate"]["criteria"])))
+    expected = cohort.loc[wrong, "household_size"].sum() / cohort["household_size"].sum()
+    assert result["metrics"]["wrong_exit_rate"]["point_estimate"] == pytest.approx(expected, abs=1e-4)
+    assert result["missed_rate_measured"] is False  # the demo submits no 疑似漏评户
+    for metric in result["metrics"].values():
+        if metric["p_fail"] is not None:
+            assert 0.0 <= metric["p_fail"] <= 1.0 and metric["q05"] <= metric["mean"] <= metric["q95"]
+    risk = village_sample_risk(readiness.villages, PROFILE)
+    assert set(risk.index) == set(readiness.villages["village_code"]) and risk.between(0, 1).all()
