@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evalprep.demo import generate_demo
+from evalprep.demo import build_county, generate_demo
+from evalprep.template import sheets
 from expectations.catalogue import load_profile
 from tasks.assess import assess_readiness
 from tasks.criteria_frames import criteria_frames
@@ -198,6 +199,45 @@ def test_grades_equal_the_truth_of_what_reached_validation(messy, runs, week):
     households = runs[week]["readiness"].households
     failing = {h: sorted(c) for h, c in zip(households["household_id"], households["failing_criteria"]) if len(c)}
     assert failing == manifest["by_week"][week]["households_failing"]
+
+
+KEYS = {"households": "household_id", "members": "person_id", "villages": "village_code", "surveys": "survey_id",
+        "projects": "project_id"}
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
+@pytest.fixture(scope="module")
+def county():
+    return build_county(SEED, small=True)
+
+
+@pytest.mark.parametrize("week", WEEKS)
+def test_every_value_form_reads_back_to_the_canonical_value(messy, runs, county, week):
+    """Title rows, merged headers, 3,100元, 2016年9月28日, Y/√/1, lower-case x, full-width digits …: every cell
+    that reaches the tables equals the county's canonical value, except the cells an issue is reported at."""
+    _, manifest = messy
+    canonical = county.frames(week)
+    ingest = runs[week]["ingest"]
+    written = {(f, s, c): w for f, s, c, w in ingest.headers[["file", "sheet", "column", "written"]].itertuples(index=False)}
+    flagged = {(i["file"], i["sheet"], i["row"], i["column"]) for i in manifest["by_week"][week]["issues"]}
+    compared = 0
+    for key, id_column in KEYS.items():
+        got = ingest.tables[key]
+        want = canonical[key].set_index(id_column)
+        assert got[id_column].is_unique
+        for column in sheets()[key].column_names:
+            if column == id_column:
+                continue
+            expected = want[column].reindex(got[id_column]).tolist()
+            for value, should, file, sheet, row in zip(got[column].tolist(), expected, got["_file"], got["_sheet"], got["_row"]):
+                compared += 1
+                if (_missing(value) and _missing(should)) or (not _missing(value) and value == should):
+                    continue
+                assert (file, sheet, int(row), written[(file, sheet, column)]) in flagged, (key, column, row, value, should)
+    assert compared > 40_000
 
 
 def test_an_oversized_file_is_rejected_and_the_others_still_read(messy, tmp_path):

@@ -2,8 +2,11 @@
 
     from evalprep.demo import generate_demo
     manifest = generate_demo(Path("data/demo"), seed=2016, small=False)
+    manifest = generate_demo(Path("data/messy"), seed=2016, small=True, messy=True)
 
-Same seed → byte-identical files. See manifest.py for the manifest's shape.
+Same seed → byte-identical files (and the same modification times). Clean mode: one clean workbook per
+township and week. Messy mode (messy.py): the submissions as they really arrive, each file's expected outcome
+and every expected issue in the manifest. See manifest.py for the manifest's shape.
 """
 from __future__ import annotations
 
@@ -132,11 +135,14 @@ def _clear_previous(out: Path) -> None:
         old = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
+    inbox = (out / "inbox").resolve()
     for block in old.get("by_week", {}).values() if isinstance(old, dict) else ():
         for entry in block.get("files", ()):
-            if not isinstance(entry, dict) or not str(entry.get("path", "")).startswith("inbox/"):
+            if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
                 continue
-            target = out / entry["path"]
+            target = (out / entry["path"]).resolve()
+            if target.parent.parent != inbox:  # inbox/<week>/<name>, nothing else
+                continue
             if target.is_dir():
                 shutil.rmtree(target)
             elif target.exists():
@@ -163,7 +169,7 @@ def messy_blocks(out: Path, county: County, seed: int) -> dict:
         built = [build_file(spec, slices[spec.township_code], names, week, draw, foreign[spec.township_code])
                  for spec in the_plan[week]]
         for b in built:
-            set_mtime(write_file(b, week_dir / b.spec.name, seed, week), b.spec.at)
+            set_mtime(write_file(b, week_dir / b.spec.name, seed, week, names[b.spec.township_code]), b.spec.at)
         won = winners(built)
         reported = reported_ingest_issues(built, won)
         frames = effective_frames(built, won, order)
@@ -174,7 +180,7 @@ def messy_blocks(out: Path, county: County, seed: int) -> dict:
         truth = assess(frames, county.profile, as_of(week))
         found = located_defects(county, week, tables, built, won)
         used = set(won.values())
-        files = [file_entry(b, i in used, out, week) for i, b in enumerate(built)]
+        files = [file_entry(b, i in used, week) for i, b in enumerate(built)]
         block = week_block(county, week, tables, truth, CLEAN, files, found=found)
         block["deadline"] = deadline(week).isoformat()
         block["missing_townships"] = sorted(set(order) - {b.spec.township_code for b in built})

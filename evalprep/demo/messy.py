@@ -51,6 +51,7 @@ from .draw import Draw
 from .forms import (SheetGrid, encrypted_workbook_bytes, not_excel_bytes, write_csv_folder, write_csv_zip,
                     write_grid_workbook)
 from .grid import SheetPatch, build_cover, build_sheet
+from .layout import read_townships
 from .manifest import bounds, file_name
 from .table import Table
 from .weeks import WEEKS, as_of, label, monday, number, submitted_on
@@ -326,7 +327,7 @@ def _issue(spec: FileSpec, rule: str, sheet: str = "", row: int | None = None, c
 
 def build_file(spec: FileSpec, slices: dict[str, Table], names: dict[str, str], week: str, d: Draw,
                foreign_village: str) -> Built:
-    """Lay out one file and predict what ingestion makes of it."""
+    """Lay out one file and predict what ingestion makes of it (`names`: the county's townships)."""
     if spec.form in ("empty", "not_excel", "encrypted"):
         rule = {"empty": "DQ-FILE-EMPTY", "not_excel": "DQ-FILE-TYPE", "encrypted": "DQ-FILE-ENCRYPTED"}[spec.form]
         return Built(spec, REJECTED, rule, [_issue(spec, rule)])
@@ -361,10 +362,11 @@ def build_file(spec: FileSpec, slices: dict[str, Table], names: dict[str, str], 
         key, column = spec.drop_column
         fatal.append(_issue(spec, "DQ-COLUMN-MISSING", grids[key].name, None, sheets()[key].column(column).header))
     if fatal:
-        # a rejected file's row-level issues are reported with the reason; the township check is not reached
-        return Built(spec, REJECTED, fatal[0]["rule"], fatal + [i for i in issues if not i["rule"].startswith("DQ-VILLAGE")
-                                                               and i["rule"] != "DQ-DUPLICATE"], grids)
-    named = _township_in_name(spec.name, names)
+        # rejected: the cell issues found while reading come with the reason; the checks after reading
+        # (township, village codes, duplicate keys) are not reached
+        late = ("DQ-VILLAGE-CODE", "DQ-VILLAGE-UNKNOWN", "DQ-DUPLICATE")
+        return Built(spec, REJECTED, fatal[0]["rule"], fatal + [i for i in issues if i["rule"] not in late], grids)
+    named = _township_in_name(spec.name)
     if named and named != spec.township_code:
         issues.append(_issue(spec, "DQ-TOWNSHIP"))
 
@@ -390,9 +392,10 @@ def build_file(spec: FileSpec, slices: dict[str, Table], names: dict[str, str], 
     return Built(spec, status, None, issues, grids, tables, kept)
 
 
-def _township_in_name(name: str, names: dict[str, str]) -> str:
-    """The township a file name names (by its 9-digit code, else its name), written independently of ingestion
-    but to the same rule: codes first, then names."""
+def _township_in_name(name: str) -> str:
+    """The township a file name names among all the county's registered townships (townships.csv), by its
+    9-digit code, else by its name (with or without 镇), the first in register order."""
+    names = dict(read_townships())
     for code in names:
         if code in name:
             return code
@@ -402,7 +405,7 @@ def _township_in_name(name: str, names: dict[str, str]) -> str:
     return ""
 
 
-def write_file(built: Built, path: Path, seed: int, week: str) -> list[Path]:
+def write_file(built: Built, path: Path, seed: int, week: str, township_name: str) -> list[Path]:
     """Write one file or folder; returns every path whose modification time is to be set (folder last)."""
     spec = built.spec
     created = spec.at.replace(tzinfo=None)
@@ -420,7 +423,7 @@ def write_file(built: Built, path: Path, seed: int, week: str) -> list[Path]:
     elif spec.form == "empty":
         path.write_bytes(b"")
     elif spec.form == "not_excel":
-        path.write_bytes(not_excel_bytes(spec.name.split("9月")[0], "扶贫周报表"))
+        path.write_bytes(not_excel_bytes(township_name, "扶贫周报表"))
     elif spec.form == "encrypted":
         size = 8_000 + int(hashlib.sha256(f"{seed}|{week}|{spec.name}".encode()).hexdigest()[:3], 16)
         path.write_bytes(encrypted_workbook_bytes(_noise(f"{seed}|{week}|{spec.name}", 272 + size + 16), size))
@@ -583,7 +586,7 @@ def located_defects(county: County, week: str, tables: dict[str, Table], built: 
     return out
 
 
-def file_entry(b: Built, used: bool, out: Path, week: str) -> dict:
+def file_entry(b: Built, used: bool, week: str) -> dict:
     spec = b.spec
     entry = {
         "file": spec.name, "path": f"inbox/{week}/{spec.name}", "township_code": spec.township_code,

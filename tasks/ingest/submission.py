@@ -203,6 +203,6 @@ def read_submission(path: Path, sha256: str, register: Register, max_bytes: int)
     tables["villages"]["township_name"] = register.township_names[township]
     issues = [i.at_township(township) for i in issues]
     status = ACCEPTED_WITH_ISSUES if issues else ACCEPTED
-    rows_read = {found[k][0]: len(tables[k]) for k in found}
+    rows_read = {sheets()[k].name: len(tables[k]) for k in found}  # template names: the same columns for every file
     reason = f"{len(issues)} 个问题" if issues else ""
     return SubmissionResult(name, sha256, status, township, reason, tables, issues, rows_read, headers)
