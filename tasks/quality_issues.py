@@ -45,10 +45,40 @@ def _with_village(issue: Issue, village: object) -> Issue:
     return replace(issue, village_code="" if pd.isna(village) else str(village))
 
 
+def _row_villages(frames: Mapping[str, pd.DataFrame]) -> dict[tuple[str, str, int], str]:
+    """(file, sheet, Excel row) → village code, for every imported row that names or implies one."""
+    located = {}
+    for frame in frames.values():
+        if not len(frame):
+            continue
+        if "village_code" in frame:
+            village = frame["village_code"]
+        elif "household_id" in frame:
+            village = frame["household_id"].str[:12]
+        else:
+            continue
+        for file, sheet, row, code in zip(frame["_file"], frame["_sheet"], frame["_row"], village):
+            if isinstance(code, str):
+                located[(file, sheet, int(row))] = code
+    return located
+
+
+def _fill_villages(issues: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Ingestion issues of imported rows get their village, so each village's dossier can list them."""
+    if not len(issues):
+        return issues
+    located = _row_villages(frames)
+    found = [located.get((f, s, int(r)), "") if pd.notna(r) else "" for f, s, r in zip(issues["file"], issues["sheet"], issues["row"])]
+    out = issues.copy()
+    out["village_code"] = [v or (old if isinstance(old, str) else "") for v, old in zip(found, out["village_code"])]
+    return out
+
+
 def merged_issues(ingest_issues: pd.DataFrame, frames: Mapping[str, pd.DataFrame], failures: pd.DataFrame,
                   headers: pd.DataFrame) -> pd.DataFrame:
     """Ingestion issues plus GX quality issues; a cell ingestion already reported (its value then became
     empty) is not reported again as missing."""
+    ingest_issues = _fill_villages(ingest_issues, frames)
     found = issues_frame(quality_issues(frames, failures, headers))
     reported = set(zip(ingest_issues["file"], ingest_issues["sheet"], ingest_issues["row"], ingest_issues["column"]))
     keys = zip(found["file"], found["sheet"], found["row"], found["column"])

@@ -27,7 +27,6 @@ from evalprep.template import sheets
 
 from .county import PROFILE, County, build_county, created_at
 from .draw import Draw
-from .layout import TOWNSHIPS_CSV
 from .manifest import bounds, counts, file_name, week_block, write_manifest
 from .messy import (OFFICE_TZ, build_file, deadline, effective_frames, file_entry, fill_slices, issue_order,
                     located_defects, plan, quality_issues, reported_ingest_issues, set_mtime, winners, write_file)
@@ -105,7 +104,10 @@ def _write_reference(out: Path, county: County) -> None:
     names = dict(county.townships)
     ref = out / "reference"
     ref.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(TOWNSHIPS_CSV, ref / "townships.csv")
+    with open(ref / "townships.csv", "w", encoding="utf-8", newline="") as fh:  # this county's townships only
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["township_code", "township_name"])
+        writer.writerows(county.townships)
     with open(ref / "villages.csv", "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["village_code", "village_name", "township_code", "township_name", "is_key_village"])
