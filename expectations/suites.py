@@ -272,6 +272,7 @@ def _quality_expectations(table: str, profile: Profile) -> list[Expectation]:
         rules.append(("DQ-DICT", known_code))
     if sheet.row_key:
         rules.append(("DQ-DUPLICATE", gxe.ExpectColumnValuesToBeUnique(column=sheet.row_key)))
+    rules += _consistency_rules(table, profile)
     if "village_code" in sheet.column_names:
         # village_code_in_township: see tasks/criteria_frames.village_code_in_township.
         in_township = gxe.ExpectColumnValuesToBeInSet(
@@ -282,6 +283,31 @@ def _quality_expectations(table: str, profile: Profile) -> list[Expectation]:
     for code, exp in rules:
         out += _tagged([exp], code=code, severity=profile.data_rules[code]["severity"], family=QUALITY, table=table)
     return out
+
+
+def _consistency_rules(table: str, profile: Profile) -> list[tuple[str, Expectation]]:
+    """Rules across columns and tables (derived columns from tasks/criteria_frames.py)."""
+    rules = profile.data_rules
+    if table == "members":
+        return [
+            ("DQ-ID-SEX", gxe.ExpectColumnPairValuesToBeEqual(
+                column_A="sex", column_B="id_sex", ignore_row_if="either_value_is_missing", meta={"column": "sex"})),
+            ("DQ-MEMBER-ORPHAN", gxe.ExpectColumnValuesToBeInSet(
+                column="household_listed", value_set=[True], meta={"column": "household_id"})),
+            ("DQ-PERSON-TWICE", gxe.ExpectColumnValuesToBeUnique(column="id_number")),
+        ]
+    if table == "households":
+        return [
+            ("DQ-HOUSEHOLD-SIZE", gxe.ExpectColumnPairValuesToBeEqual(
+                column_A="household_size", column_B="member_rows", ignore_row_if="either_value_is_missing",
+                meta={"column": "household_size"})),
+            ("DQ-INCOME-SUM", gxe.ExpectColumnValuesToBeBetween(
+                column="income_components_gap", max_value=rules["DQ-INCOME-SUM"]["tolerance"], meta={"column": "net_income"})),
+            ("DQ-INCOME-PER-CAPITA", gxe.ExpectColumnValuesToBeBetween(
+                column="income_per_capita_gap", max_value=rules["DQ-INCOME-PER-CAPITA"]["tolerance"],
+                meta={"column": "income_per_capita"})),
+        ]
+    return []
 
 
 def _suite(family: str, table: str, expectations: list[Expectation], profile: Profile) -> gx.ExpectationSuite:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from evalprep.idcard import ages
+from evalprep.idcard import ID_PATTERN, ages
 from evalprep.template import sheets
 from expectations.catalogue import Profile, raw_catalogue
 from tasks import stage_task
@@ -26,6 +26,7 @@ NONE_MARKERS = ("无",)
 SATISFIED = ("满意", "基本满意")
 NOT_AN_ANSWER = ("不了解",)
 APPROVED = "已批复"
+INCOME_COMPONENTS = ("income_wage", "income_business", "income_property", "income_transfer")
 
 _DTYPES = {"int": "float64", "number": "float64", "percent": "float64", "bool": "boolean", "date": "datetime64[ns]"}
 
@@ -102,7 +103,18 @@ def member_frame(members: pd.DataFrame, households: pd.DataFrame, as_of: dt.date
         out = out.drop(columns="village_code")
     out["village_code"] = out["household_id"].map(first["village_code"]).astype("str")
     out["in_exit_cohort"] = out["household_id"].map(first["exit_status"]).isin(EXIT_COHORT).astype(bool)
+    out["household_listed"] = out["household_id"].isin(first.index).astype(bool)
+    out["id_sex"] = id_sex(out["id_number"])
     return out
+
+
+def id_sex(ids: pd.Series) -> pd.Series:
+    """男/女 from the ID's 17th digit (odd = male) where the ID has the 18-character shape, else missing."""
+    text = ids.astype("string")
+    shaped = text.str.fullmatch(ID_PATTERN).fillna(False).astype(bool)
+    digit = pd.to_numeric(text.str[16].where(shaped), errors="coerce").astype("float64").to_numpy()
+    sex = np.where(np.isnan(digit), None, np.where(digit % 2 == 1, "男", "女"))
+    return pd.Series(sex, index=ids.index, dtype="str")
 
 
 def household_frame(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
@@ -114,6 +126,11 @@ def household_frame(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
     labour_households = set(members.loc[members["is_labour"], "household_id"].dropna())
     out["has_labour"] = out["household_id"].isin(labour_households).astype(bool)
     out["livelihood_any"] = (_named(out["industry_support"]) | _named(out["employment"])).astype(bool)
+    out["member_rows"] = out["household_id"].map(members.groupby("household_id").size()).fillna(0).astype("float64")
+    components = out[list(INCOME_COMPONENTS)]
+    summed = components.fillna(0).sum(axis=1).where(components.notna().any(axis=1))
+    out["income_components_gap"] = (out["net_income"] - summed).abs()
+    out["income_per_capita_gap"] = (out["income_per_capita"] - out["net_income"] / out["household_size"].where(out["household_size"] > 0)).abs()
     return out
 
 

@@ -86,7 +86,8 @@ def test_quality_suites_cover_the_template():
     suites = quality_suites(profile)
     assert set(suites) == {f"{QUALITY}.{t}" for t in TABLES}
     for table in TABLES:
-        found = {(e.meta["code"], e.column) for e in suites[f"{QUALITY}.{table}"].expectations}
+        found = {(e.meta["code"], e.meta.get("column") or e.configuration.kwargs.get("column"))
+                 for e in suites[f"{QUALITY}.{table}"].expectations}
         sheet = sheets()[table]
         for col in sheet.columns:
             if col.required:
@@ -96,6 +97,9 @@ def test_quality_suites_cover_the_template():
             if col.vocabulary:
                 assert ("DQ-DICT", col.name) in found
         assert ("DQ-DUPLICATE", sheet.row_key) in found
+    assert {"DQ-HOUSEHOLD-SIZE", "DQ-INCOME-SUM", "DQ-INCOME-PER-CAPITA"} <= {
+        e.meta["code"] for e in suites["quality.households"].expectations}
+    assert {"DQ-ID-SEX", "DQ-MEMBER-ORPHAN", "DQ-PERSON-TWICE"} <= {e.meta["code"] for e in suites["quality.members"].expectations}
     dicts = [e for e in suites["quality.households"].expectations if e.meta["code"] == "DQ-DICT"]
     assert {e.column: list(e.value_set) for e in dicts}["exit_status"] == list(vocabularies()["exit_status"])
 

@@ -286,7 +286,8 @@ def test_row_conditioned_failures_report_the_frames_own_index(county):
 def test_failures_carry_household_and_village_attribution(county):
     _, validation = county
     failures = validation.failures
-    member_rows = failures[(failures["table"] == "members") & (failures["household_id"] == HOUSEHOLD_IDS["no_critical_insurance"])]
+    member_rows = failures[(failures["table"] == "members") & (failures["family"] == "criteria")
+                           & (failures["household_id"] == HOUSEHOLD_IDS["no_critical_insurance"])]
     assert set(member_rows["key"]) == {HOUSEHOLD_IDS["no_critical_insurance"] + "02"}
     assert set(member_rows["village_code"]) == {GOOD_VILLAGE}
     assert set(member_rows["severity"]) == {"error"}

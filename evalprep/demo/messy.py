@@ -537,6 +537,7 @@ def quality_issues(frames: dict[str, pd.DataFrame], written: dict[tuple[str, str
             if key != "villages":
                 inside = inside & (town.astype("string") + "|" + code.astype("string")).isin(known)
             failing.append((code.notna() & ~inside.fillna(False).astype(bool), "DQ-VILLAGE-CODE", "village_code"))
+        failing += _consistency_failures(key, frame, frames)
         for mask, rule, column in failing:
             for i in np.flatnonzero(mask.to_numpy(dtype=bool)):
                 file, sheet, row = frame["_file"].iat[i], frame["_sheet"].iat[i], int(frame["_row"].iat[i])
@@ -546,6 +547,35 @@ def quality_issues(frames: dict[str, pd.DataFrame], written: dict[tuple[str, str
                 out.append({"township_code": frame["township_code"].iat[i], "file": file, "sheet": sheet, "row": row,
                             "column": header, "rule": rule})
     return out
+
+
+def _consistency_failures(key: str, frame: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> list[tuple[pd.Series, str, str]]:
+    """Rules across columns and sheets: members of no listed household, a person listed twice, sex against
+    the ID, household size against member rows, income components and per-capita income against the total."""
+    rules = raw_catalogue()["data_rules"]
+    if key == "members":
+        listed = frame["household_id"].isin(set(frames["households"]["household_id"].dropna()))
+        ids = frame["id_number"].astype("string")
+        shaped = ids.str.fullmatch(ASCII_ID).fillna(False).astype(bool)
+        odd = (pd.to_numeric(ids.str[16], errors="coerce") % 2 == 1).fillna(False).to_numpy(dtype=bool)
+        id_sex = pd.Series(np.where(odd, "男", "女"), index=frame.index)
+        sex_wrong = shaped & frame["sex"].notna() & (frame["sex"] != id_sex)
+        twice = frame["id_number"].notna() & frame["id_number"].duplicated(keep=False)
+        return [(~listed, "DQ-MEMBER-ORPHAN", "household_id"), (twice, "DQ-PERSON-TWICE", "id_number"),
+                (sex_wrong.fillna(False), "DQ-ID-SEX", "sex")]
+    if key == "households":
+        members = frames["members"]["household_id"].value_counts()
+        rows = frame["household_id"].map(members).fillna(0)
+        size = frame["household_size"]
+        parts = frame[["income_wage", "income_business", "income_property", "income_transfer"]]
+        total = parts.fillna(0).sum(axis=1)
+        sum_gap = (frame["net_income"] - total).abs().where(parts.notna().any(axis=1))
+        per_head = (frame["income_per_capita"] - frame["net_income"] / size.where(size > 0)).abs()
+        return [(size.notna() & (size != rows), "DQ-HOUSEHOLD-SIZE", "household_size"),
+                ((sum_gap > rules["DQ-INCOME-SUM"]["tolerance"]).fillna(False), "DQ-INCOME-SUM", "net_income"),
+                ((per_head > rules["DQ-INCOME-PER-CAPITA"]["tolerance"]).fillna(False), "DQ-INCOME-PER-CAPITA",
+                 "income_per_capita")]
+    return []
 
 
 def issue_order(issue: dict) -> tuple:
