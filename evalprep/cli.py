@@ -56,6 +56,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    from evalprep.blank_template import write_blank_template
+
+    print(write_blank_template(Path(args.out)).resolve())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="evalprep", description="旬阳县脱贫退出第三方评估迎评准备")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -83,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--village", action="append", help="只生成该村档案（村代码，可重复）")
     run.add_argument("--reference", type=Path, help="参考数据目录（townships.csv、villages.csv）")
     run.set_defaults(func=cmd_run)
+    template = sub.add_parser("template", help="生成空白的乡镇周报表模板（含下拉列表和填报说明）")
+    template.add_argument("--out", required=True, type=Path)
+    template.set_defaults(func=cmd_template)
     return parser
 
 
