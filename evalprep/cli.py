@@ -56,6 +56,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from flows.inspection import inspection_run
+
+    out = inspection_run(townships=list(args.township or []), villages=list(args.village or []), week=args.week,
+                         out=str(args.out) if args.out else None, profile=args.profile)
+    print(out)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from flows.serve import serve_deployments
+
+    serve_deployments()
+    return 0
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from evalprep.blank_template import write_blank_template
 
@@ -90,6 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--village", action="append", help="只生成该村档案（村代码，可重复）")
     run.add_argument("--reference", type=Path, help="参考数据目录（townships.csv、villages.csv）")
     run.set_defaults(func=cmd_run)
+    inspect = sub.add_parser("inspect", help="检查前按需生成某镇或某村的档案（最新数据）")
+    scope = inspect.add_argument_group("范围（至少一项）")
+    scope.add_argument("--village", action="append", help="村代码（12位，可重复）")
+    scope.add_argument("--township", action="append", help="镇代码（9位，可重复）")
+    inspect.add_argument("--week", help="周次，默认收件箱中最新的一周")
+    inspect.add_argument("--out", type=Path)
+    inspect.add_argument("--profile", default="xunyang-2016")
+    inspect.set_defaults(func=cmd_inspect)
+
+    serve = sub.add_parser("serve", help="注册并运行 Prefect 部署（每周定时 + 按需检查）")
+    serve.set_defaults(func=cmd_serve)
+
     template = sub.add_parser("template", help="生成空白的乡镇周报表模板（含下拉列表和填报说明）")
     template.add_argument("--out", required=True, type=Path)
     template.set_defaults(func=cmd_template)

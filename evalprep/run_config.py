@@ -10,7 +10,7 @@ import pandas as pd
 import yaml
 
 from evalprep.settings import Settings, load_settings
-from evalprep.weeks import week_sunday
+from evalprep.weeks import WEEK_RE, parse_week, week_sunday
 from expectations.catalogue import DEFAULT_PROFILE, Profile, load_profile
 from tasks.ingest.references import Register, load_register
 from tasks.ingest.week import Deadline
@@ -30,6 +30,16 @@ class RunConfig:
     villages: tuple[str, ...] = ()
 
     @property
+    def folder(self) -> str:
+        """OUT/<folder>: the week for a county run; for a narrowed run (inspection) the week and its scope,
+        so that it never replaces the week's complete output."""
+        codes = self.villages or self.townships
+        if not codes:
+            return self.week
+        scope = "_".join(codes) if len(codes) <= 3 else f"{len(codes)}-{hashlib.sha256('|'.join(codes).encode()).hexdigest()[:8]}"
+        return f"{self.week}-inspection-{scope}"
+
+    @property
     def deadline(self) -> Deadline:
         return Deadline(self.settings.deadline_day, self.settings.deadline_time)
 
@@ -46,12 +56,21 @@ def _county(reference: Path, fallback: Path) -> dict:
     return {}
 
 
-def resolve_run(inbox: str, week: str, out: str | None = None, profile: str = DEFAULT_PROFILE,
+def latest_week(inbox_dir: Path) -> str:
+    """The newest week folder (YYYY-Www) in an inbox: what an inspection or a scheduled run works on."""
+    weeks = [p.name for p in inbox_dir.iterdir() if p.is_dir() and WEEK_RE.match(p.name)] if inbox_dir.is_dir() else []
+    if not weeks:
+        raise FileNotFoundError(f"收件箱中没有任何周次文件夹（YYYY-Www）：{inbox_dir}")
+    return max(weeks, key=parse_week)
+
+
+def resolve_run(inbox: str | None, week: str | None, out: str | None = None, profile: str = DEFAULT_PROFILE,
                 as_of: str | None = None, townships: list[str] | tuple[str, ...] = (),
                 villages: list[str] | tuple[str, ...] = (), reference: str | None = None) -> RunConfig:
     """Paths, profile, register and cut-off date of a run; a missing inbox or reference is an error."""
     settings = load_settings()
-    inbox_dir = Path(inbox).resolve()
+    inbox_dir = Path(inbox).resolve() if inbox else settings.inbox_dir
+    week = week or latest_week(inbox_dir)
     week_dir = inbox_dir / week
     if not week_dir.is_dir():
         raise FileNotFoundError(f"收件箱中没有 {week} 文件夹：{week_dir}")

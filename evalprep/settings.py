@@ -14,6 +14,9 @@ class Settings:
     data_dir: Path
     max_file_bytes: int
     render_processes: int
+    inbox: Path | None = None  # EVALPREP_INBOX; default: data/inbox, else the demo county's inbox
+    weekly_cron: str = "0 7 * * 1"  # Monday 07:00
+    timezone: str = "Asia/Shanghai"
     deadline_day: int = 1  # days after the Sunday that ends the week
     deadline_time: str = "12:00"  # Asia/Shanghai
     county_name: str = "旬阳县"
@@ -22,6 +25,13 @@ class Settings:
     @property
     def archive_dir(self) -> Path:
         return self.data_dir / "archive"
+
+    @property
+    def inbox_dir(self) -> Path:
+        if self.inbox is not None:
+            return self.inbox
+        office = self.data_dir / "inbox"
+        return office if office.is_dir() else self.demo_dir / "inbox"
 
     @property
     def history_dir(self) -> Path:
@@ -47,6 +57,9 @@ def load_settings() -> Settings:
         data_dir=Path(env.get("EVALPREP_DATA_DIR", PROJECT_ROOT / "data")).resolve(),
         max_file_bytes=int(float(env.get("EVALPREP_MAX_FILE_MB", "50")) * 1024 * 1024),
         render_processes=int(env.get("EVALPREP_RENDER_PROCESSES", os.cpu_count() or 1)),
+        inbox=Path(env["EVALPREP_INBOX"]).resolve() if env.get("EVALPREP_INBOX") else None,
+        weekly_cron=env.get("EVALPREP_WEEKLY_CRON", "0 7 * * 1"),
+        timezone=env.get("EVALPREP_TIMEZONE", "Asia/Shanghai"),
         deadline_day=int(env.get("EVALPREP_DEADLINE_DAY", "1")),
         deadline_time=env.get("EVALPREP_DEADLINE_TIME", "12:00"),
     )

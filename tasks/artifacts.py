@@ -1,0 +1,51 @@
+"""Prefect artifacts of a run: the county scoreboard, what changed since last week, links to the documents."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
+from tasks import stage_task
+
+SCOREBOARD_COLUMNS = {"township_name": "乡镇", "villages": "村数", "villages_未达标": "未达标", "villages_合格": "合格",
+                      "villages_优秀": "优秀", "key_villages_ready": "重点村达标", "key_villages": "重点村",
+                      "households_failing": "不达标户"}
+
+
+def scoreboard_rows(townships: pd.DataFrame) -> list[dict]:
+    """The county scoreboard as table rows (one per township, then the county total)."""
+    table = townships[list(SCOREBOARD_COLUMNS)].rename(columns=SCOREBOARD_COLUMNS)
+    total = table.drop(columns="乡镇").sum().to_dict()
+    rows = table.to_dict("records") + [{"乡镇": "全县", **total}]
+    return [{k: (int(v) if isinstance(v, (int, float)) else v) for k, v in row.items()} for row in rows]
+
+
+def changes_markdown(week: str, changes: pd.DataFrame, previous_week_known: bool) -> str:
+    """What changed since last week, in a few lines an official reads in the Prefect UI."""
+    if not previous_week_known:
+        return f"# {week}\n\n这是第一次记录的周次，暂无上周可比。\n"
+    if changes.empty:
+        return f"# {week}\n\n与上周相比，各村评定和未达标指标均无变化。\n"
+    better = changes[changes["grade_now"] != changes["grade_before"]]
+    lines = [f"# {week} 与上周相比", "", f"评定或未达标指标有变化的村：{len(changes)} 个。", ""]
+    for row in better.itertuples(index=False):
+        lines.append(f"- {row.village_name}（{row.village_code}）：{row.grade_before} → {row.grade_now}")
+    fixed = changes[changes["fixed"] != ""]
+    if len(fixed):
+        lines += ["", f"有指标转为达标的村：{len(fixed)} 个；新出现未达标指标的村：{int((changes['new_failures'] != '').sum())} 个。"]
+    return "\n".join(lines) + "\n"
+
+
+def publish_artifacts(week: str, townships: pd.DataFrame, changes: pd.DataFrame, previous_week_known: bool,
+                      run_folder: Path) -> None:
+    """Table, markdown and link artifacts on the current flow run."""
+    create_table_artifact(key="county-scoreboard", table=scoreboard_rows(townships), description=f"{week} 全县迎评记分板")
+    create_markdown_artifact(key="changes-since-last-week", markdown=changes_markdown(week, changes, previous_week_known),
+                             description="与上周相比的变化")
+    index = run_folder / "index.html"
+    create_link_artifact(key="run-documents", link=index.resolve().as_uri(), link_text=f"{week} 全部档案（index.html）",
+                         description="本次运行的全部文档")
+
+
+artifacts_task = stage_task(publish_artifacts, name="artifacts", retries=2, retry_delay_seconds=2)
