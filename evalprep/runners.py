@@ -1,0 +1,16 @@
+"""Which Prefect task runner a run uses: threads on this machine (default), or a Dask cluster."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def dask_task_runner(address: str) -> Any:
+    """A DaskTaskRunner on the cluster at `address` ("tcp://host:8786"), or "local" for a LocalCluster
+    of two worker processes on this machine. Rendering then runs inside the Dask workers (no render
+    pool of our own: Dask's worker processes are the pool)."""
+    from prefect_dask import DaskTaskRunner
+
+    if address == "local":
+        return DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True,
+                                              "dashboard_address": None})
+    return DaskTaskRunner(address=address)
