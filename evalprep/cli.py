@@ -24,9 +24,17 @@ def cmd_generate_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import os
+
     from flows.weekly import weekly_county_run
 
-    out = weekly_county_run(
+    flow_fn = weekly_county_run
+    if args.dask:
+        from evalprep.runners import dask_task_runner
+
+        os.environ["EVALPREP_RENDER_PROCESSES"] = "0"  # Dask's worker processes render
+        flow_fn = weekly_county_run.with_options(task_runner=dask_task_runner(args.dask))
+    out = flow_fn(
         inbox=str(args.inbox),
         week=args.week,
         out=str(args.out) if args.out else None,
@@ -105,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--township", action="append", help="只处理该镇（镇代码，可重复）")
     run.add_argument("--village", action="append", help="只生成该村档案（村代码，可重复）")
     run.add_argument("--reference", type=Path, help="参考数据目录（townships.csv、villages.csv）")
+    run.add_argument("--dask", metavar="ADDRESS", help="在 Dask 集群上运行（tcp://主机:8786，或 local：本机两个工作进程）")
     run.set_defaults(func=cmd_run)
     inspect = sub.add_parser("inspect", help="检查前按需生成某镇或某村的档案（最新数据）")
     scope = inspect.add_argument_group("范围（至少一项）")
