@@ -9,8 +9,10 @@ from expectations.catalogue import DEFAULT_PROFILE
 from tasks import stage_task
 from tasks.assess import assess_task
 from tasks.criteria_frames import criteria_frames_task
-from tasks.dossiers import render_batch_task, render_county_task, rendering_report, township_batches
+from tasks.departments import problem_list_task
+from tasks.dossiers import render_batch_task, render_rollups_task, rendering_report, township_batches, trend_task
 from tasks.history import changes_task, previous_task, record_week_task
+from tasks.index_page import index_page_task
 from tasks.ingest import ingest_task
 from tasks.outliers import outliers_task
 from tasks.quality_issues import merge_issues_task
@@ -52,10 +54,14 @@ def weekly_county_run(inbox: str, week: str, out: str | None = None, profile: st
                       {**rollups, "outliers.csv": warnings, "readiness/changes.csv": changes})
     write_validation_task(stage, validation.results)
     write_json_task(stage / "readiness" / "simulation.json", simulation)
-    batches = batches_task(readiness, config.villages)
+    trend = trend_task(history, config.profile.name, week, readiness)
+    batches = batches_task(readiness, config.villages, frames["projects"], issues, trend, ingest.submissions)
     processes = config.settings.render_processes
     dossiers = render_batch_task.map(batches, unmapped(stage), config.profile.name, unmapped(run), processes)
-    county = render_county_task(readiness, ingest.submissions, stage, config.profile.name, run, processes)
-    write_rendering_task(stage, report_task(dossiers.result() + [county]))
+    problems = problem_list_task(readiness, frames["projects"], config.profile)
+    rollups_rendered = render_rollups_task(readiness, ingest.submissions, issues, simulation, problems, stage,
+                                           config.profile.name, run, processes)
+    write_rendering_task(stage, report_task(dossiers, rollups_rendered))
+    index_page_task(stage, readiness, rollups, problems, run, config.profile.name)
     record_week_task(history, config.profile.name, week, readiness)
     return str(publish_task(stage, config.out_dir, week))

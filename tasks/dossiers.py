@@ -1,34 +1,42 @@
-"""Village dossiers and roll-ups rendered in long-lived worker processes, batched per township."""
+"""Every document of a run rendered in long-lived worker processes: village dossiers batched per township,
+then the roll-ups (county summary, township summaries, department problem lists) in the same pool."""
 from __future__ import annotations
 
 import gc
 import multiprocessing
-import re
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from expectations.catalogue import load_profile
+from expectations.catalogue import Profile, load_profile
 from tasks import stage_task
 from tasks.assess import Readiness
+from tasks.departments import department_names, village_blockers, villages_turned_by
+from tasks.history import village_trend
+from tasks.render.paths import (  # noqa: F401  (dossier_path and safe_name are part of this module's API)
+    COUNTY_SUMMARY, attachment_path, department_list_path, dossier_path, safe_name, township_summary_path,
+)
+
+VILLAGE, COUNTY, TOWNSHIP, DEPARTMENT = "village", "county", "township", "department"
+TREND_FIELDS = ["village_code", "grade", "failing_criteria", "satisfaction_rate", "poverty_incidence",
+                "households_failing"]
 
 _POOL: ProcessPoolExecutor | None = None
 _POOL_SIZE = 0
 
 
 @dataclass(frozen=True)
-class DossierJob:
-    """One village's share of the readiness tables and where its PDF goes (relative to the run folder)."""
+class DocumentJob:
+    """One document to render: its kind, where it goes (relative to the run folder), its view model's inputs."""
 
+    kind: str
     path: str
-    village_code: str
-    village: dict[str, Any]
-    criteria: pd.DataFrame
-    households: pd.DataFrame
+    args: dict[str, Any] = field(hash=False, compare=False)
+    village_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -40,34 +48,76 @@ class Rendered:
     ok: bool
     seconds: float
     error: str = ""
+    attachment: str = ""
 
 
-def safe_name(text: object) -> str:
-    """A file-name part from a Chinese name: no path separators or characters Windows refuses."""
-    return re.sub(r'[\\/:*?"<>|\s]+', "_", str(text)).strip("._") or "未命名"
+# ------------------------------------------------------------------------------------------------- planning
+
+def weekly_trend(history_dir: Path, profile: str, week: str, readiness: Readiness) -> pd.DataFrame:
+    """Every village's figures per week: the recorded earlier weeks plus this run's (recorded only at the end
+    of the run), one row per village and week."""
+    past = village_trend(history_dir, profile, week)
+    past = past.loc[past["week"] != week, ["week", *TREND_FIELDS]]
+    now = readiness.villages[TREND_FIELDS].assign(week=week)[["week", *TREND_FIELDS]]
+    return pd.concat([frame for frame in (past, now) if len(frame)], ignore_index=True) if len(now) else past
 
 
-def dossier_path(village: dict[str, Any]) -> str:
-    town = f"{village['township_code']}_{safe_name(village.get('township_name', ''))}"
-    return f"dossiers/{town}/{village['village_code']}_{safe_name(village.get('village_name', ''))}.pdf"
+def _by(frame: pd.DataFrame | None, column: str) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """A frame split by one column, and an empty frame of the same columns for the keys it lacks."""
+    if frame is None or column not in frame:
+        return {}, pd.DataFrame()
+    return dict(tuple(frame.groupby(column, sort=False))), frame.iloc[0:0]
 
 
-def township_batches(readiness: Readiness, villages: tuple[str, ...] = ()) -> list[list[DossierJob]]:
-    """Dossier jobs grouped by township (one Prefect task each), optionally only some villages."""
+def township_batches(readiness: Readiness, villages: tuple[str, ...] = (), projects: pd.DataFrame | None = None,
+                     issues: pd.DataFrame | None = None, trend: pd.DataFrame | None = None,
+                     submissions: pd.DataFrame | None = None) -> list[list[DocumentJob]]:
+    """Dossier jobs grouped by township (one Prefect task each), optionally only some villages; each job carries
+    its village's slice of the readiness tables, 双七 projects, issues and trend, and its township's submissions."""
     table = readiness.villages
     if villages:
         table = table[table["village_code"].isin(villages)]
-    criteria = dict(tuple(readiness.village_criteria.groupby("village_code")))
-    households = dict(tuple(readiness.households.groupby("village_code")))
-    empty_h = readiness.households.iloc[0:0]
-    empty_c = readiness.village_criteria.iloc[0:0]
-    batches: dict[str, list[DossierJob]] = {}
+    slices = {name: _by(frame, "village_code") for name, frame in (
+        ("criteria", readiness.village_criteria), ("households", readiness.households),
+        ("projects", projects), ("issues", issues), ("trend", trend))}
+    by_township, no_submissions = _by(submissions, "township_code")
+    batches: dict[str, list[DocumentJob]] = {}
     for village in table.sort_values("village_code").to_dict("records"):
         code = village["village_code"]
-        job = DossierJob(dossier_path(village), code, village, criteria.get(code, empty_c), households.get(code, empty_h))
+        args = {name: groups.get(code, empty) for name, (groups, empty) in slices.items()}
+        args["submissions"] = by_township.get(village["township_code"], no_submissions)
+        job = DocumentJob(VILLAGE, dossier_path(village), {"village": village, **args}, code)
         batches.setdefault(village["township_code"], []).append(job)
     return [batches[t] for t in sorted(batches)]
 
+
+def rollup_jobs(readiness: Readiness, submissions: pd.DataFrame, issues: pd.DataFrame, simulation: dict[str, Any],
+                problems: pd.DataFrame, profile: Profile) -> list[DocumentJob]:
+    """The county summary, one summary per township and one problem list per department."""
+    jobs = [DocumentJob(COUNTY, COUNTY_SUMMARY, {
+        "villages": readiness.villages, "households": readiness.households,
+        "village_criteria": readiness.village_criteria, "submissions": submissions, "simulation": simulation})]
+    households, no_households = _by(readiness.households, "township_code")
+    issues_by, no_issues = _by(issues, "township_code")
+    criteria = readiness.village_criteria
+    for (code, name), villages in readiness.villages.groupby(["township_code", "township_name"], sort=True):
+        jobs.append(DocumentJob(TOWNSHIP, township_summary_path(code, name), {
+            "villages": villages, "households": households.get(code, no_households),
+            "village_criteria": criteria[criteria["village_code"].isin(villages["village_code"])],
+            "submissions": submissions, "issues": issues_by.get(code, no_issues)}))
+    blockers = village_blockers(readiness.villages, profile)
+    items_by, no_items = _by(problems, "department")
+    for department in department_names(profile, problems):
+        items = items_by.get(department, no_items)
+        jobs.append(DocumentJob(DEPARTMENT, department_list_path(department), {
+            "department": department, "items": items,
+            "households": readiness.households[readiness.households["village_code"].isin(set(items["village_code"]))]
+            if len(items) else readiness.households.iloc[0:0],
+            "turned": villages_turned_by(items, blockers)}))
+    return jobs
+
+
+# ------------------------------------------------------------------------------------------------ rendering
 
 def _warm_up() -> None:
     """Worker start: import WeasyPrint, check HarfBuzz subsetting, then freeze the heap so garbage
@@ -90,52 +140,75 @@ def render_pool(processes: int) -> ProcessPoolExecutor:
     return _POOL
 
 
-def _render_village(job: DossierJob, stage: Path, profile_name: str, run: dict[str, Any]) -> Rendered:
-    from tasks.render.pdf import render_village_dossier, write_atomic
+def _views() -> dict[str, tuple[Any, str, Any]]:
+    """Per kind of document: view-model builder, template and spreadsheet builder (or None)."""
+    from tasks.attachments import department_attachment, village_attachment
+    from tasks.render import pdf
+    from tasks.render.rollup_views import department_list_context, township_summary_context
+    from tasks.render.view_models import county_summary_context, village_dossier_context
+
+    return {
+        VILLAGE: (village_dossier_context, pdf.VILLAGE_DOSSIER, village_attachment),
+        COUNTY: (county_summary_context, pdf.COUNTY_SUMMARY, None),
+        TOWNSHIP: (township_summary_context, pdf.TOWNSHIP_SUMMARY, None),
+        DEPARTMENT: (department_list_context, pdf.DEPARTMENT_LIST, department_attachment),
+    }
+
+
+def render_job(job: DocumentJob, stage: Path, profile_name: str, run: dict[str, Any]) -> Rendered:
+    """View model → HTML → PDF (and the spreadsheet beside it), both written only when both are built."""
+    from tasks.attachments import xlsx_bytes
+    from tasks.render.pdf import render_document, write_atomic
 
     started = time.perf_counter()
+    attachment = ""
     try:
-        pdf = render_village_dossier(load_profile(profile_name), job.village, job.criteria, job.households, run)
+        build, template, sheets = _views()[job.kind]
+        context = build(load_profile(profile_name), run=run, **job.args)
+        pdf = render_document(template, context)
+        if sheets is not None:
+            attachment = attachment_path(job.path)
+            write_atomic(stage / attachment, xlsx_bytes(sheets(context), context["document"], run["as_of"]))
         write_atomic(stage / job.path, pdf)
-    except Exception as exc:  # one village's failure is reported; the others go on
+    except Exception as exc:  # one document's failure is reported; the others go on
         return Rendered(job.path, job.village_code, False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
-    return Rendered(job.path, job.village_code, True, time.perf_counter() - started)
+    return Rendered(job.path, job.village_code, True, time.perf_counter() - started, attachment=attachment)
 
 
-def _render_county(readiness: Readiness, submissions: pd.DataFrame, stage: Path, profile_name: str,
-                   run: dict[str, Any]) -> Rendered:
-    from tasks.render.pdf import render_county_summary, write_atomic
-
-    started = time.perf_counter()
-    path = "summaries/county.pdf"
-    try:
-        pdf = render_county_summary(load_profile(profile_name), readiness.villages, readiness.households,
-                                    readiness.village_criteria, run, submissions)
-        write_atomic(stage / path, pdf)
-    except Exception as exc:
-        return Rendered(path, "", False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
-    return Rendered(path, "", True, time.perf_counter() - started)
-
-
-def render_village_batch(jobs: list[DossierJob], stage: Path, profile_name: str, run: dict[str, Any],
-                         processes: int) -> list[Rendered]:
-    """Render one township's dossiers in the shared worker pool."""
+def render_jobs(jobs: list[DocumentJob], stage: Path, profile_name: str, run: dict[str, Any],
+                processes: int) -> list[Rendered]:
+    """Render a batch of documents in the shared worker pool; with processes=0 in this process (on a Dask
+    worker, whose processes are the pool)."""
+    if processes <= 0:
+        return [render_job(job, stage, profile_name, run) for job in jobs]
     pool = render_pool(processes)
-    futures: list[Future] = [pool.submit(_render_village, job, stage, profile_name, run) for job in jobs]
+    futures: list[Future] = [pool.submit(render_job, job, stage, profile_name, run) for job in jobs]
     return [f.result() for f in futures]
 
 
-def render_county_summary_pdf(readiness: Readiness, submissions: pd.DataFrame, stage: Path, profile_name: str,
-                              run: dict[str, Any], processes: int) -> Rendered:
-    """Render the county summary in the shared worker pool."""
-    return render_pool(processes).submit(_render_county, readiness, submissions, stage, profile_name, run).result()
+def render_rollups(readiness: Readiness, submissions: pd.DataFrame, issues: pd.DataFrame, simulation: dict[str, Any],
+                   problems: pd.DataFrame, stage: Path, profile_name: str, run: dict[str, Any],
+                   processes: int) -> list[Rendered]:
+    """County summary, township summaries and department problem lists, in the shared worker pool."""
+    jobs = rollup_jobs(readiness, submissions, issues, simulation, problems, load_profile(profile_name))
+    return render_jobs(jobs, stage, profile_name, run, processes)
 
 
-def rendering_report(results: list[list[Rendered]] | list[Rendered]) -> pd.DataFrame:
-    """One row per document: path, village, ok, seconds, error."""
-    flat = [r for item in results for r in (item if isinstance(item, list) else [item])]
-    return pd.DataFrame([r.__dict__ for r in flat], columns=["path", "village_code", "ok", "seconds", "error"])
+def rendering_report(*results: list[Rendered] | list[list[Rendered]]) -> pd.DataFrame:
+    """One row per document: path, village, ok, seconds, error, attachment (the spreadsheet beside it)."""
+    flat: list[Rendered] = []
+
+    def collect(item: Any) -> None:
+        if isinstance(item, Rendered):
+            flat.append(item)
+        else:
+            for inner in item:
+                collect(inner)
+
+    collect(results)
+    return pd.DataFrame([r.__dict__ for r in flat], columns=["path", "village_code", "ok", "seconds", "error", "attachment"])
 
 
-render_batch_task = stage_task(render_village_batch, name="render-township-dossiers")
-render_county_task = stage_task(render_county_summary_pdf, name="render-county-summary")
+trend_task = stage_task(weekly_trend, name="weekly-trend")
+render_batch_task = stage_task(render_jobs, name="render-township-dossiers")
+render_rollups_task = stage_task(render_rollups, name="render-roll-ups")

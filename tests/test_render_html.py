@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import tinyhtml5
@@ -9,7 +10,8 @@ from jinja2 import UndefinedError
 
 from evalprep.settings import TEMPLATES_DIR
 from expectations.catalogue import load_profile, raw_catalogue
-from tasks.render import view_models
+from tasks import attachments, departments, index_page
+from tasks.render import charts, formatting, rollup_views, view_models, village_sections
 from tasks.render.html import environment, render_html
 from tasks.render.preview import RUN, sample_county, village_frames
 from tasks.render.view_models import county_summary_context, village_dossier_context
@@ -48,7 +50,8 @@ def test_dossier_has_every_section_and_the_page_furniture():
     root = parse(village_html())
     assert root.get("lang") == "zh-CN"
     assert [link.get("href") for link in root.iter("link")] == ["print.css"]
-    for section_id in ("cover", "scorecard", "third-party", "household-gaps"):
+    for section_id in ("cover", "scorecard", "third-party", "household-gaps", "housing", "projects", "data-quality",
+                       "trend"):
         section(root, section_id)
     body = root.find("body")
     assert body.get("data-header").startswith(f"{RUN['county']} · ")
@@ -146,10 +149,65 @@ def test_no_catalogue_label_or_threshold_is_written_into_templates_or_view_model
     thresholds |= {f"{m[k] * 100:g}%" for m in catalogue["metrics"].values() for k in ("min", "max") if k in m}
     thresholds |= {f"{line:g}" for line in catalogue["poverty_lines"].values()}
     sources = {path.name: path.read_text(encoding="utf-8") for path in TEMPLATES_DIR.iterdir() if path.is_file()}
-    sources["view_models.py"] = open(view_models.__file__, encoding="utf-8").read()
+    for module in (view_models, village_sections, rollup_views, charts, formatting, attachments, departments, index_page):
+        sources[Path(module.__file__).name] = Path(module.__file__).read_text(encoding="utf-8")
     for name, source in sources.items():
         for label in labels:
             assert label not in source, f"{label!r} is written into {name}; read it from the profile"
         for threshold in thresholds:
             assert not re.search(rf"(?<![\d.]){re.escape(threshold)}(?!\d)", source), (
                 f"{threshold!r} is written into {name}; read it from the profile")
+
+
+def test_new_sections_show_housing_projects_quality_and_trend():
+    root = parse(village_html())
+    frames = village_frames(COUNTY, CODE)
+    housing = text_of(section(root, "housing"))
+    assert "住房解决方式" in housing and "未开工" in housing
+    projects = text_of(section(root, "projects"))
+    for name in frames["projects"]["project_name"]:
+        assert name in projects
+    quality = text_of(section(root, "data-quality"))
+    assert "本周报送" in quality
+    for message in frames["issues"]["message"]:
+        assert message in quality
+    trend = section(root, "trend")
+    svgs = list(trend.iter("{http://www.w3.org/2000/svg}svg"))
+    assert len(svgs) == 3 and all("Noto Sans CJK SC" in svg.get("font-family") for svg in svgs)
+    assert not list(trend.iter("img"))
+    for week in frames["trend"]["week"]:
+        assert week in text_of(trend)
+
+
+def test_cover_table_of_contents_links_every_section():
+    root = parse(village_html())
+    hrefs = [a.get("href") for a in section(root, "cover").iter("a")]
+    assert hrefs == ["#scorecard", "#third-party", "#household-gaps", "#housing", "#projects", "#data-quality", "#trend"]
+    for href in hrefs:
+        section(root, href[1:])
+
+
+def test_township_summary_and_department_list_html():
+    from tasks.departments import department_problem_list
+    from tasks.render.rollup_views import department_list_context, township_summary_context
+    from tasks.assess import Readiness
+
+    town_code = COUNTY["villages"]["township_code"].iloc[0]
+    town = COUNTY["villages"][COUNTY["villages"]["township_code"] == town_code]
+    own = COUNTY["village_criteria"][COUNTY["village_criteria"]["village_code"].isin(town["village_code"])]
+    ctx = township_summary_context(PROFILE, town, COUNTY["households"], own, RUN, COUNTY["submissions"], COUNTY["issues"])
+    root = parse(render_html("township_summary.html.j2", ctx))
+    text = text_of(root)
+    for name in town["village_name"]:
+        assert name in text
+    assert root.find("body").get("data-header") == f"{RUN['county']} · {town['township_name'].iloc[0]} · {RUN['week']}"
+
+    readiness = Readiness(COUNTY["villages"], COUNTY["village_criteria"], COUNTY["households"])
+    items = department_problem_list(readiness, COUNTY["projects"], PROFILE)
+    department = items["department"].iloc[0]
+    ctx = department_list_context(PROFILE, department, items[items["department"] == department], RUN)
+    root = parse(render_html("department_list.html.j2", ctx))
+    rows = root.findall(".//table[@class='grid items-table']/tbody/tr")
+    assert len(rows) == len(ctx["rows"]) > 0
+    assert department in root.find("body").get("data-header")
+    assert "<built-in" not in text_of(root)

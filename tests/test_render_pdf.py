@@ -67,7 +67,7 @@ def test_missing_harfbuzz_subset_fails_with_the_package_name(monkeypatch):
 
 def test_dossier_is_a_short_a4_document_with_header_and_footer(dossier):
     reader = PdfReader(io.BytesIO(dossier))
-    assert 3 <= len(reader.pages) <= 5
+    assert 4 <= len(reader.pages) <= 6
     for page in reader.pages:
         assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A4, abs=0.5)
     text = pdf_text(dossier)
@@ -191,3 +191,99 @@ def test_write_atomic_replaces_whole_files_and_leaves_no_temporary(tmp_path, mon
         write_atomic(target, b"third")
     assert target.read_bytes() == b"second"
     assert [p.name for p in target.parent.iterdir()] == ["dossier.pdf"]
+
+
+SECTION_TITLES = ("一、指标达标情况", "二、第三方评估视角", "三、不达标户明细", "四、住房保障", "五、“双七”项目",
+                  "六、数据质量", "七、变化趋势")
+
+
+def pdftotext(data: bytes, tmp_path) -> str:
+    path = tmp_path / "document.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def assert_nothing_personal(text: str) -> None:
+    assert not re.search(r"(?<![\dA-Za-z])\d{17}[\dX](?![\dA-Za-z])", text)
+    assert not re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", text)
+
+
+def test_dossier_has_every_section_the_trend_and_the_projects(dossier, tmp_path):
+    text = pdftotext(dossier, tmp_path)
+    for title in SECTION_TITLES:
+        assert title in text
+    frames = village_frames(COUNTY, CODE)
+    for week in frames["trend"]["week"]:
+        assert week in text
+    assert "W36" in text and "W39" in text            # the chart's axis labels are text, not outlines
+    for name in frames["projects"]["project_name"]:
+        assert name in text.replace(" ", "")
+    assert f"{frames['village']['village_code']}_" in text and ".xlsx" in text
+    assert_nothing_personal(text)
+
+
+def rollup_contexts():
+    from tasks.assess import Readiness
+    from tasks.departments import department_problem_list
+    from tasks.render.rollup_views import department_list_context, township_summary_context
+
+    town_code = COUNTY["villages"]["township_code"].iloc[0]
+    town = COUNTY["villages"][COUNTY["villages"]["township_code"] == town_code]
+    own = COUNTY["village_criteria"][COUNTY["village_criteria"]["village_code"].isin(town["village_code"])]
+    township = township_summary_context(PROFILE, town, COUNTY["households"], own, RUN, COUNTY["submissions"],
+                                        COUNTY["issues"])
+    readiness = Readiness(COUNTY["villages"], COUNTY["village_criteria"], COUNTY["households"])
+    items = department_problem_list(readiness, COUNTY["projects"], PROFILE)
+    department = PROFILE.criterion("H-HOUSING").department
+    listing = department_list_context(PROFILE, department, items[items["department"] == department], RUN,
+                                      COUNTY["households"])
+    return township, listing
+
+
+def test_township_summary_and_department_list_pdfs(tmp_path):
+    from tasks.render.pdf import DEPARTMENT_LIST, TOWNSHIP_SUMMARY, render_document
+
+    township, listing = rollup_contexts()
+    text = pdftotext(render_document(TOWNSHIP_SUMMARY, township), tmp_path)
+    assert township["overview"]["township"] in text and re.search(r"第\s*1\s*页\s*/\s*共", text)
+    for row in township["villages"]:
+        assert row["village"] in text
+    assert_nothing_personal(text)
+
+    data = render_document(DEPARTMENT_LIST, listing)
+    text = pdftotext(data, tmp_path)
+    department = listing["overview"]["department"]
+    assert f"{department}问题清单" in text and re.search(r"第\s*1\s*页\s*/\s*共", text) and RUN["run_id"] in text
+    assert "整改重点" in text and "问题清单" in text
+    assert listing["rows"][0]["village"] in text
+    assert_nothing_personal(text)
+    assert render_document(DEPARTMENT_LIST, listing) == data
+
+
+def test_county_summary_prints_the_simulators_headline(tmp_path):
+    from tests.test_render_view_models import SIMULATION
+
+    data = render_county_summary(PROFILE, COUNTY["villages"], COUNTY["households"], COUNTY["village_criteria"], RUN,
+                                 COUNTY["submissions"], SIMULATION)
+    text = pdftotext(data, tmp_path)
+    assert "P(错退率 ≥ 2%) ≈ 49.8%" in text
+    assert "P(群众认可度 < 90%) > 99.95%" in text
+    assert "漏评率：未测算" in text
+
+
+def test_injected_markup_in_a_village_name_is_text_in_the_roll_ups_too(fetched):
+    from tasks.render.pdf import DEPARTMENT_LIST, render_document
+    from tasks.render.rollup_views import department_list_context
+    from tasks.departments import department_problem_list
+    from tasks.assess import Readiness
+
+    villages = COUNTY["villages"].assign(village_name=INJECTED)
+    items = department_problem_list(Readiness(villages, COUNTY["village_criteria"], COUNTY["households"]),
+                                    COUNTY["projects"], PROFILE)
+    department = items["department"].iloc[0]
+    data = render_document(DEPARTMENT_LIST, department_list_context(PROFILE, department,
+                                                                    items[items["department"] == department], RUN))
+    assert fetched == [(TEMPLATES_DIR / "print.css").as_uri()]
+    assert 'src="file:///etc/hostname"' in re.sub(r"\s", "", pdf_text(data))
+    reader = PdfReader(io.BytesIO(data))
+    assert not any(page.images for page in reader.pages) and not reader.attachments

@@ -14,6 +14,8 @@ from tasks.render import view_models as vm
 
 PROFILE = load_profile("xunyang-2016")
 SATISFACTION = PROFILE.criterion("V-SATISFACTION").params
+SATISFACTION_LABEL = PROFILE.criterion("V-SATISFACTION").label
+INCIDENCE_LABEL = PROFILE.criterion("V-INCIDENCE").label
 INCIDENCE = PROFILE.criterion("V-INCIDENCE").params
 RUN = {
     "county": "旬阳县",
@@ -310,8 +312,10 @@ def test_county_summary_counts_grades_progress_and_townships():
     key = ctx["progress"]["key_villages"]
     assert (key["done"], key["target"], key["in_register"]) == (1, 45, 2)
     exits = ctx["progress"]["exit_households"]
-    assert (exits["done"], exits["target"], exits["cohort"]) == (1, 10114, 2)
-    assert exits["planned"]["done"] == 2 and exits["share"] == "0.0%"
+    # households planned to exit this year that meet all, against the target: h1 (h2 fails, h3 is planned for 2017)
+    assert (exits["done"], exits["target"], exits["planned"]) == (1, 10114, 2)
+    assert (exits["cohort"], exits["cohort_ready"]) == (2, 1)
+    assert exits["by_plan"] and exits["share"] == "0.0%"
     assert [(t["name"], t["villages"], t["grade_counts"]) for t in ctx["townships"]] == [
         ("城关镇", 2, [1, 1, 0]), ("棕溪镇", 2, [1, 0, 1])]
     assert ctx["township_total"]["grade_counts"] == [2, 1, 1]
@@ -334,7 +338,9 @@ def test_county_without_planned_exit_year_leaves_it_out():
     villages, households, village_criteria = county_frames()
     ctx = vm.county_summary_context(PROFILE, villages, households.drop(columns="planned_exit_year"),
                                     village_criteria, RUN)
-    assert ctx["progress"]["exit_households"]["planned"] is None
+    exits = ctx["progress"]["exit_households"]
+    assert exits["planned"] is None and not exits["by_plan"]
+    assert exits["done"] == exits["cohort_ready"] == 1
 
 
 # ------------------------------------------------------------------------------------------ jinja-safe
@@ -353,8 +359,18 @@ def _keys(value):
 
 
 def test_no_context_key_shadows_a_dict_method():
+    from tasks.render.rollup_views import department_list_context, township_summary_context
+    from tests.test_departments import ITEMS, PROFILE as P
+
     villages, households, village_criteria = county_frames()
-    for ctx in (context(), vm.county_summary_context(PROFILE, villages, households, village_criteria, RUN)):
+    contexts = (
+        context(households=HOUSING_FRAME),
+        vm.village_dossier_context(PROFILE, village(), criteria(), HOUSEHOLDS, RUN, projects=PROJECT_FRAME),
+        vm.county_summary_context(PROFILE, villages, households, village_criteria, RUN, simulation=SIMULATION),
+        township_summary_context(PROFILE, villages, households, village_criteria, RUN),
+        department_list_context(P, "住建局", ITEMS[ITEMS["department"] == "住建局"], RUN),
+    )
+    for ctx in contexts:
         assert not DICT_ATTRIBUTES & set(_keys(ctx))
 
 
@@ -366,3 +382,258 @@ def test_empty_frames_give_empty_sections_not_errors():
                                     village_criteria.iloc[0:0], RUN)
     assert ctx["townships"] == [] and ctx["worst_villages"] == []
     assert ctx["progress"]["exit_households"]["done"] == 0
+
+
+# --------------------------------------------------------------------------------------------- housing
+
+def housed(number, solution, progress=None, site=None, failing=(), exit_status="预脱贫"):
+    return household(number, list(failing), exit_status, housing_safety="安全" if solution == "无需" else "D级危房",
+                     housing_solution=solution, housing_progress=progress, resettlement_site=site)
+
+
+HOUSING_FRAME = pd.DataFrame([
+    housed(1, "无需"),
+    housed(2, "危房改造", "未开工", failing=["H-HOUSING"]),
+    housed(3, "危房改造", "已入住"),
+    housed(4, "易地扶贫搬迁(集中安置)", "未开工", "杨家坝安置点", failing=["H-HOUSING"]),
+    housed(5, "易地扶贫搬迁(集中安置)", "未开工", "杨家坝安置点", failing=["H-HOUSING"], exit_status="未脱贫"),
+    housed(6, "易地扶贫搬迁(集中安置)", "已竣工", "社区安置点"),
+    housed(7, "易地扶贫搬迁(集中安置)", "未开工", "社区安置点", failing=["H-HOUSING"]),
+    housed(8, "未确定", None, failing=["H-HOUSING"]),
+])
+
+
+def test_housing_counts_households_by_solution_and_progress():
+    housing = context(households=HOUSING_FRAME)["housing"]
+    assert (housing["households"], housing["no_need"], housing["building"]) == (8, 1, 7)
+    assert housing["columns"] == ["未开工", "在建", "已竣工", "已入住", "未填"]
+    rows = {r["solution"]: r["cells"] for r in housing["rows"]}
+    assert rows == {"危房改造": [1, 0, 0, 1, 0], "易地扶贫搬迁(集中安置)": [3, 0, 1, 0, 0], "未确定": [0, 0, 0, 0, 1]}
+    assert housing["totals"] == [4, 0, 1, 1, 1] and housing["not_started"] == 4
+    assert (housing["unresolved"], housing["unresolved_cohort"]) == (5, 4)
+    assert housing["label"] == PROFILE.criterion("H-HOUSING").label
+
+
+def test_resettlement_sites_not_started_come_first():
+    sites = context(households=HOUSING_FRAME)["housing"]["sites"]
+    assert [(s["site"], s["households"], s["not_started"], s["status"]) for s in sites] == [
+        ("杨家坝安置点", 2, 2, "✘ 未开工"), ("社区安置点", 2, 1, "◐ 1 户未开工")]
+
+
+def test_housing_spreadsheet_rows_are_complete_and_masked():
+    complete = context(households=HOUSING_FRAME)["housing"]["complete"]
+    assert [r["household_id"][-4:] for r in complete] == ["0002", "0003", "0004", "0005", "0006", "0007", "0008"]
+    assert HEAD_ID not in str(complete) and PHONE not in str(complete)
+
+
+# -------------------------------------------------------------------------------------------- projects
+
+def project(pid, **overrides):
+    row = {"project_id": pid, "project_name": f"项目{pid}", "village_code": "610928100201", "criterion_code": "V-ROAD",
+           "department": "交通运输局", "lead": "赵主抓", "responsible_person": "钱责任", "approval_status": "已批复",
+           "build_status": "在建", "planned_completion": pd.Timestamp("2016-11-30"), "progress_pct": 40.0}
+    return {**row, **overrides}
+
+
+PROJECT_FRAME = pd.DataFrame([
+    project("P1"),
+    project("P2", build_status="未开工"),
+    project("P3", lead=None, department=""),
+    project("P4", planned_completion=pd.Timestamp(PROFILE.evaluation_date) + pd.Timedelta(days=10)),
+    project("P5", planned_completion=pd.NaT, build_status="已完工"),
+    project("P6", planned_completion=pd.NaT),
+])
+
+
+def test_projects_with_owner_gaps_first_then_not_started_then_late():
+    projects = context(frame=None)["projects"]
+    assert projects["total"] == 0 and projects["rows"] == []
+    view = vm.village_dossier_context(PROFILE, village(), criteria(), HOUSEHOLDS, RUN, projects=PROJECT_FRAME)["projects"]
+    assert [r["project_id"] for r in view["rows"]] == ["P3", "P2", "P4", "P6", "P1", "P5"]
+    by_id = {r["project_id"]: r for r in view["rows"]}
+    assert by_id["P3"]["problems"] == ["缺主责部门", "缺工作主抓人"]
+    assert by_id["P3"]["department"] == by_id["P3"]["lead"] == vm.NOT_NAMED
+    assert by_id["P2"]["problems"] == ["未开工"]
+    assert by_id["P4"]["problems"] == ["计划完工晚于评估日"] and by_id["P4"]["late"]
+    assert by_id["P6"]["problems"] == ["未填计划完工日期"]
+    assert by_id["P5"]["problems"] == [] and by_id["P1"]["problems"] == []  # finished: no date needed
+    assert (view["owner_gaps"], view["not_started"], view["late"], view["undated"], view["with_problems"]) == (1, 1, 1, 1, 4)
+    assert by_id["P1"]["criterion"] == PROFILE.criterion("V-ROAD").label and by_id["P1"]["due"] == "2016年11月30日"
+
+
+def test_long_project_lists_show_the_worst_and_count_the_rest():
+    many = pd.DataFrame([project(f"P{n:02d}", lead=None if n % 3 == 0 else "赵") for n in range(20)])
+    view = vm.village_dossier_context(PROFILE, village(), criteria(), HOUSEHOLDS, RUN, projects=many)["projects"]
+    from tasks.render.village_sections import MAX_PROJECT_ROWS
+    assert len(view["rows"]) == MAX_PROJECT_ROWS and view["more"] == 20 - MAX_PROJECT_ROWS
+    assert len(view["complete"]) == 20 and all(r["owner_gap"] for r in view["rows"][:7])
+
+
+# ---------------------------------------------------------------------------------------- data quality
+
+def test_data_quality_lists_the_villages_issues_errors_first_and_redacts_numbers():
+    issues = pd.DataFrame([
+        {"township_code": "610928100", "file": "城关镇.xlsx", "sheet": "贫困户", "row": 12, "column": "人均纯收入(元)",
+         "rule": "DQ-NUMBER", "severity": "warning", "message": "第12行 人均纯收入(元)「三千」不是数字，请只填数字",
+         "village_code": "610928100201"},
+        {"township_code": "610928100", "file": "城关镇.xlsx", "sheet": "家庭成员", "row": 40, "column": "证件号码",
+         "rule": "DQ-ID-CHECK", "severity": "error", "message": f"第40行 证件号码「{HEAD_ID}」校验位不对，电话 {PHONE}",
+         "village_code": "610928100201"},
+    ])
+    submissions = pd.DataFrame([
+        {"township_code": "610928100", "township_name": "城关镇", "file": "城关镇.xlsx", "status": "accepted",
+         "reason": "", "used": True, "on_time": False},
+        {"township_code": "610928100", "township_name": "城关镇", "file": "城关镇补报.xlsx", "status": "rejected",
+         "reason": "文件已损坏，无法打开，请重新保存后报送", "used": False, "on_time": True},
+        {"township_code": "610928101", "township_name": "棕溪镇", "file": "棕溪镇.xlsx", "status": "accepted",
+         "reason": "", "used": True, "on_time": True},
+    ])
+    quality = vm.village_dossier_context(PROFILE, village(), criteria(), HOUSEHOLDS, RUN, issues=issues,
+                                         submissions=submissions)["data_quality"]
+    assert (quality["total"], quality["errors"], quality["warnings"]) == (2, 1, 1)
+    first = quality["rows"][0]
+    assert (first["severity_text"], first["sheet"], first["row"], first["column"]) == ("✘ 须更正", "家庭成员", "40", "证件号码")
+    assert HEAD_ID not in first["message"] and HEAD_ID[:6] + "*" * 8 + HEAD_ID[-4:] in first["message"]
+    assert PHONE not in first["message"] and "138****4567" in first["message"]
+    files = quality["submission"]["files"]
+    assert [(f["file"], f["status_text"], f["timing"]) for f in files] == [
+        ("城关镇.xlsx", "✔ 已接收", "✘ 逾期"), ("城关镇补报.xlsx", "✘ 被退回", "按时")]
+    assert quality["submission"]["used"]["file"] == "城关镇.xlsx" and quality["submission"]["rejected"] == 1
+    assert files[1]["reason"].startswith("文件已损坏")
+
+
+def test_redact_masks_ids_and_phones_in_free_text_only():
+    assert vm.redact(f"号码{HEAD_ID}，电话{PHONE}") == f"号码{vm.mask(HEAD_ID)}，电话138****4567"
+    assert vm.redact("户编号6109281002010001，村代码610928100201") == "户编号6109281002010001，村代码610928100201"
+
+
+# ----------------------------------------------------------------------------------------------- trend
+
+def test_trend_points_per_week_oldest_first_with_changes():
+    trend = pd.DataFrame([
+        {"week": "2016-W39", "village_code": "610928100201", "grade": "合格", "failing_criteria": ["V-CLINIC"],
+         "satisfaction_rate": 0.85, "poverty_incidence": 0.02, "households_failing": 3},
+        {"week": "2016-W37", "village_code": "610928100201", "grade": "未达标", "failing_criteria": "H-HOUSING;V-CLINIC",
+         "satisfaction_rate": 0.75, "poverty_incidence": 0.031, "households_failing": 9},
+        {"week": "2016-W38", "village_code": "610928100201", "grade": "未达标", "failing_criteria": "H-HOUSING",
+         "satisfaction_rate": float("nan"), "poverty_incidence": 0.025, "households_failing": 5},
+    ])
+    view = vm.village_dossier_context(PROFILE, village(), criteria(), HOUSEHOLDS, RUN, trend=trend)["trend"]
+    assert [r["week"] for r in view["rows"]] == ["2016-W37", "2016-W38", "2016-W39"]
+    assert [r["grade"] for r in view["rows"]] == ["未达标", "未达标", "合格"]
+    assert view["titles"] == [SATISFACTION_LABEL, INCIDENCE_LABEL, "不达标户"]
+    assert [r["figures"] for r in view["rows"]] == [["75.0%", "3.1%", "9 户"], ["—", "2.5%", "5 户"], ["85.0%", "2.0%", "3 户"]]
+    assert view["rows"][1]["fixed"] == PROFILE.criterion("V-CLINIC").label
+    assert view["rows"][2]["fixed"] == PROFILE.criterion("H-HOUSING").label
+    assert view["rows"][2]["new"] == PROFILE.criterion("V-CLINIC").label
+    satisfaction, incidence, failing = view["charts"]
+    assert [p["text"] for p in satisfaction["points"]] == ["75.0%", "85.0%"]   # the missing week has no point
+    assert satisfaction["segments"] == []                                      # … and breaks the line
+    assert [t["text"] for t in satisfaction["x_ticks"]] == ["W37", "W38", "W39"]
+    assert {r["text"] for r in satisfaction["references"]} == {f"{SATISFACTION['fail_below'] * 100:g}%",
+                                                               f"{SATISFACTION['excellent_from'] * 100:g}%"}
+    assert len(incidence["segments"]) == 1 and len(incidence["segments"][0].split()) == 3
+    ys = [p["y"] for p in failing["points"]]
+    assert ys == sorted(ys)                                                    # fewer failing households: lower
+    assert failing["y_ticks"][0]["text"] == "0户"
+
+
+def test_no_history_gives_an_empty_trend():
+    view = context()["trend"]
+    assert view["rows"] == [] and view["charts"] == []
+
+
+# ------------------------------------------------------------------------------------------- simulation
+
+SIMULATION = {
+    "draws": 2000, "sampling": {"households_per_county": 1000}, "p_any_fail": 1.0, "missed_rate_measured": False,
+    "notes": ["未报送疑似漏评户，漏评率无法测算"],
+    "metrics": {
+        "wrong_exit_rate": {"label": "错退率", "fails_if": "≥ 2%", "measured": True, "point_estimate": 0.0199,
+                            "q05": 0.0083, "q95": 0.0345, "p_fail": 0.498},
+        "missed_rate": {"label": "漏评率", "fails_if": "≥ 2%", "measured": False, "point_estimate": 0.0, "q05": 0.0,
+                        "q95": 0.0, "p_fail": 0.0},
+        "recognition": {"label": "群众认可度", "fails_if": "< 90%", "measured": True, "point_estimate": 0.8345,
+                        "q05": 0.813, "q95": 0.857, "p_fail": 1.0},
+        "overall_incidence": {"label": "综合贫困发生率", "fails_if": "≥ 3%", "measured": True, "point_estimate": 0.024,
+                              "q05": 0.0227, "q95": 0.0257, "p_fail": 0.0},
+    },
+}
+
+
+def test_simulation_headline_gives_the_chances_and_says_what_was_not_measured():
+    villages, households, village_criteria = county_frames()
+    sim = vm.county_summary_context(PROFILE, villages, households, village_criteria, RUN, simulation=SIMULATION)["simulation"]
+    by_key = {m["key"]: m for m in sim["metrics"]}
+    assert by_key["wrong_exit_rate"]["p_fail"] == "≈ 49.8%" and by_key["wrong_exit_rate"]["point"] == "1.99%"
+    assert by_key["recognition"]["p_fail"] == "> 99.95%"
+    assert by_key["overall_incidence"]["p_fail"] == "< 0.05%"
+    assert not by_key["missed_rate"]["measured"] and by_key["missed_rate"]["point"] == "未测算"
+    assert not sim["missed_measured"] and sim["p_any_fail"] == "> 99.95%"
+    assert vm.county_summary_context(PROFILE, villages, households, village_criteria, RUN)["simulation"] is None
+
+
+# ---------------------------------------------------------------------------------- township, department
+
+def test_township_summary_lists_every_village_of_the_township_worst_first():
+    from tasks.render.rollup_views import township_summary_context
+
+    villages, households, village_criteria = county_frames()
+    town = villages[villages["township_code"] == "610928101"]
+    issues = pd.DataFrame([{"village_code": "610928101202", "severity": "error"}] * 3)
+    ctx = township_summary_context(PROFILE, town, households.assign(township_code="610928101"),
+                                   village_criteria[village_criteria["village_code"].isin(town["village_code"])],
+                                   RUN, issues=issues)
+    assert ctx["overview"]["township"] == "棕溪镇" and ctx["document"]["header"] == "旬阳县 · 棕溪镇 · 2016-W39"
+    assert [(v["village"], v["issues"]) for v in ctx["villages"]] == [("双河村", 3), ("庙坪村", 0)]
+    assert [(g["grade"], g["count"]) for g in ctx["grades"]] == [("未达标", 1), ("合格", 0), ("优秀", 1)]
+    assert ctx["progress"]["key_villages"]["target"] == 0
+    assert (ctx["progress"]["exit_households"]["done"], ctx["progress"]["exit_households"]["target"]) == (1, 2)
+    assert ctx["issues"] == {"total": 3, "errors": 3, "villages": 1}
+
+
+def test_department_list_orders_and_words_the_items():
+    from tasks.render.rollup_views import MISSING_OWNER, department_list_context
+    from tests.test_departments import ITEMS, PROFILE as P
+
+    items = ITEMS[ITEMS["department"] == "住建局"]
+    ctx = department_list_context(P, "住建局", items, RUN, turned=["A"])
+    overview = ctx["overview"]
+    assert (overview["item_count"], overview["owner_missing"], overview["decisive"], overview["villages"]) == (4, 3, 1, 3)
+    assert overview["turned"] == 1 and overview["turned_names"] == "城关镇A村"
+    assert overview["attachment"] == "住建局.xlsx"
+    housing = P.criterion("H-HOUSING")
+    assert ctx["fixes"][0]["label"] == housing.label and ctx["fixes"][0]["decisive"] == 1
+    rows = ctx["rows"]
+    assert [r["village"] for r in rows] == ["C村", "B村", "B村", "A村"]
+    assert rows[0]["problem"] == f"{housing.label}：2 户未达标" and rows[0]["impact"] == "◆ 否决项之一（共 2 项）"
+    assert rows[0]["lead"] == rows[0]["responsible"] == MISSING_OWNER
+    assert rows[2]["problem"] == f"项目「B村危房改造」（{housing.label}）缺工作主抓人"
+    assert rows[3]["impact"] == "✘ 唯一否决项，解决即可合格" and rows[3]["lead"] == "杨主抓"
+    assert ctx["document"]["header"] == "旬阳县 · 住建局 · 2016-W39"
+
+
+def test_department_list_prints_the_worst_and_keeps_all_for_the_spreadsheet():
+    from tasks.render.rollup_views import MAX_DEPARTMENT_ROWS, department_list_context
+    from tests.test_departments import ITEMS, PROFILE as P
+
+    items = pd.concat([ITEMS[ITEMS["department"] == "住建局"]] * 20, ignore_index=True)
+    ctx = department_list_context(P, "住建局", items, RUN)
+    assert len(ctx["rows"]) == MAX_DEPARTMENT_ROWS and ctx["more"] == 80 - MAX_DEPARTMENT_ROWS
+    assert len(ctx["complete"]) == 80
+
+
+def test_department_households_sheet_lists_exit_households_of_its_criteria_masked():
+    from tasks.render.rollup_views import department_list_context
+    from tests.test_departments import ITEMS, PROFILE as P
+
+    households = pd.DataFrame([
+        household(1, ["H-HOUSING"], "预脱贫", village_code="A"),
+        household(2, ["H-HOUSING"], "未脱贫", village_code="A"),   # not in the exit cohort: not listed
+        household(3, ["H-INCOME"], "已脱贫", village_code="B"),     # another department's criterion
+        household(4, ["H-HOUSING", "H-INCOME"], "已脱贫", village_code="C"),
+    ])
+    rows = department_list_context(P, "住建局", ITEMS[ITEMS["department"] == "住建局"], RUN, households)["households"]
+    assert [(r["village_code"], r["household_id"][-4:], r["failing"]) for r in rows] == [
+        ("A", "0001", P.criterion("H-HOUSING").label), ("C", "0004", P.criterion("H-HOUSING").label)]
+    assert HEAD_ID not in str(rows) and PHONE not in str(rows)

@@ -21,6 +21,10 @@ from tasks.render.html import render_html
 from tasks.render.view_models import county_summary_context, village_dossier_context
 
 GENERATOR = "evalprep"
+VILLAGE_DOSSIER = "village_dossier.html.j2"
+COUNTY_SUMMARY = "county_summary.html.j2"
+TOWNSHIP_SUMMARY = "township_summary.html.j2"
+DEPARTMENT_LIST = "department_list.html.j2"
 
 
 class HarfBuzzSubsetMissing(RuntimeError):
@@ -84,16 +88,25 @@ def write_atomic(path: Path | str, data: bytes) -> None:
         raise
 
 
+def render_document(template_name: str, context: Mapping[str, Any]) -> bytes:
+    """Steps 2 and 3 for any view model: HTML with one template of report_templates/, then PDF bytes."""
+    return render_pdf(render_html(template_name, context))
+
+
 def render_village_dossier(
     profile: Profile,
     village: Mapping[str, Any],
     criteria: pd.DataFrame,
     households: pd.DataFrame,
     run: Mapping[str, Any],
+    projects: pd.DataFrame | None = None,
+    issues: pd.DataFrame | None = None,
+    trend: pd.DataFrame | None = None,
+    submissions: pd.DataFrame | None = None,
 ) -> bytes:
     """The village readiness dossier (村级迎评档案) as PDF bytes."""
-    context = village_dossier_context(profile, village, criteria, households, run)
-    return render_pdf(render_html("village_dossier.html.j2", context))
+    context = village_dossier_context(profile, village, criteria, households, run, projects, issues, trend, submissions)
+    return render_document(VILLAGE_DOSSIER, context)
 
 
 def render_county_summary(
@@ -103,7 +116,8 @@ def render_county_summary(
     village_criteria: pd.DataFrame,
     run: Mapping[str, Any],
     submissions: pd.DataFrame | None = None,
+    simulation: Mapping[str, Any] | None = None,
 ) -> bytes:
     """The county summary as PDF bytes."""
-    context = county_summary_context(profile, villages, households, village_criteria, run, submissions)
-    return render_pdf(render_html("county_summary.html.j2", context))
+    context = county_summary_context(profile, villages, households, village_criteria, run, submissions, simulation)
+    return render_document(COUNTY_SUMMARY, context)

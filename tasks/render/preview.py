@@ -139,20 +139,128 @@ def sample_county(profile: Profile | None = None, seed: int = 7, villages: int =
             "exit_households": float(len(cohort)),
             "first_secretary": _name(rng), "team_leader": _name(rng),
         })
-    return {
+    county = {
         "villages": pd.DataFrame(village_rows),
         "village_criteria": pd.DataFrame(criteria_rows),
-        "households": pd.DataFrame(household_rows),
+        "households": _with_housing(pd.DataFrame(household_rows), random.Random(seed + 1)),
     }
+    extra = random.Random(seed + 2)
+    county["projects"] = _projects(county["villages"], profile, extra)
+    county["issues"] = _issues(county["villages"], county["households"], extra)
+    county["trend"] = _trend(county["villages"], extra)
+    county["submissions"] = _submissions(county["villages"])
+    return county
+
+
+_SOLUTIONS = ["危房改造", "危房改造", "易地扶贫搬迁(集中安置)", "易地扶贫搬迁(分散安置)", "交钥匙工程", "未确定"]
+_PROGRESS = ["未开工", "在建", "已竣工", "已入住"]
+_PROJECTS = [("V-ROAD", "通村公路硬化工程", "交通运输局"), ("V-POWER", "农网改造工程", "供电分公司"),
+             ("V-WATER", "安全饮水巩固提升工程", "水利局"), ("V-INDUSTRY", "茶园产业基地建设", "农业局"),
+             ("H-HOUSING", "危房改造工程", "住建局"), ("V-CULTURE", "文化广场建设", "文化广电局")]
+
+
+def _with_housing(households: pd.DataFrame, rng: random.Random) -> pd.DataFrame:
+    """About a quarter of the households in unsafe houses, with a solution, progress and sometimes a site."""
+    out = households.copy()
+    out["resettlement_site"] = None
+    for index in out.index:
+        if rng.random() < 0.25:
+            solution = rng.choice(_SOLUTIONS)
+            out.loc[index, ["housing_safety", "housing_solution"]] = [rng.choice(["C级危房", "D级危房"]), solution]
+            out.loc[index, "housing_progress"] = None if solution == "未确定" else rng.choice(_PROGRESS)
+            if solution == "易地扶贫搬迁(集中安置)":
+                out.loc[index, "resettlement_site"] = rng.choice(["杨家坝安置点", "社区安置点", "黄家湾安置点"])
+    return out
+
+
+def _projects(villages: pd.DataFrame, profile: Profile, rng: random.Random) -> pd.DataFrame:
+    """双七 projects: some without an owner, some not started, some due after the evaluation date."""
+    rows = []
+    for village in villages.to_dict("records"):
+        for number in range(rng.randint(1, 5)):
+            code, name, department = rng.choice(_PROJECTS)
+            due = profile.evaluation_date + dt.timedelta(days=rng.randint(-80, 20))
+            rows.append({
+                "project_id": f"SQ{village['village_code'][-8:]}{number + 1:02d}",
+                "project_name": village["village_name"] + name, "village_code": village["village_code"],
+                "township_code": village["township_code"], "criterion_code": code,
+                "department": department if rng.random() > 0.1 else None,
+                "lead": _name(rng) if rng.random() > 0.15 else None,
+                "responsible_person": _name(rng) if rng.random() > 0.15 else None,
+                "approval_status": rng.choice(["已批复", "已批复", "已申报", "未申报"]),
+                "build_status": rng.choice(["未开工", "在建", "在建", "已完工", "已验收"]),
+                "planned_completion": pd.Timestamp(due) if rng.random() > 0.05 else pd.NaT,
+                "investment_10k_yuan": float(rng.randint(20, 900)), "progress_pct": float(rng.randint(0, 100)),
+            })
+    return pd.DataFrame(rows)
+
+
+def _issues(villages: pd.DataFrame, households: pd.DataFrame, rng: random.Random) -> pd.DataFrame:
+    """issues.csv rows as ingestion writes them: masked ID numbers, Excel rows, plain-words messages."""
+    rows = []
+    for village in villages.to_dict("records"):
+        heads = households.loc[households["village_code"] == village["village_code"], "head_id_number"].tolist()
+        for _ in range(rng.randint(0, 4)):
+            row = rng.randint(3, 900)
+            masked = idcard.mask(rng.choice(heads))
+            rows.append({
+                "township_code": village["township_code"],
+                "file": f"{village['township_code']}_{village['township_name']}_{RUN['week']}.xlsx",
+                "sheet": "贫困户", "row": row, "column": "户主证件号码", "rule": "DQ-ID-CHECK", "severity": "error",
+                "message": f"第{row}行 户主证件号码「{masked}」校验位不对，号码有抄错的数字，请对照身份证核对",
+                "village_code": village["village_code"],
+            })
+    return pd.DataFrame(rows, columns=["township_code", "file", "sheet", "row", "column", "rule", "severity",
+                                       "message", "village_code"])
+
+
+def _trend(villages: pd.DataFrame, rng: random.Random) -> pd.DataFrame:
+    """Three earlier weeks per village, a little worse than this one, then this week's own figures."""
+    rows = []
+    for village in villages.to_dict("records"):
+        for back, week in enumerate(["2016-W36", "2016-W37", "2016-W38"]):
+            worse = 3 - back
+            rows.append({
+                "week": week, "village_code": village["village_code"], "grade": "未达标",
+                "failing_criteria": ";".join([*village["failing_criteria"], "V-CLINIC"][: len(village["failing_criteria"]) + 1]),
+                "satisfaction_rate": max(0.0, village["satisfaction_rate"] - 0.02 * worse * rng.random()),
+                "poverty_incidence": village["poverty_incidence"] + 0.002 * worse,
+                "households_failing": village["households_failing"] + worse * rng.randint(0, 3),
+            })
+        rows.append({"week": RUN["week"], **{k: village[k] for k in (
+            "village_code", "grade", "failing_criteria", "satisfaction_rate", "poverty_incidence", "households_failing")}})
+    return pd.DataFrame(rows)
+
+
+def _submissions(villages: pd.DataFrame) -> pd.DataFrame:
+    """submissions.csv rows: every township accepted on time; the first one also sent a file that was rejected."""
+    rows = []
+    towns = villages.drop_duplicates("township_code")[["township_code", "township_name"]].to_dict("records")
+    for index, town in enumerate(towns):
+        name = f"{town['township_code']}_{town['township_name']}_{RUN['week']}.xlsx"
+        rows.append({**town, "file": name, "status": "accepted", "reason": "", "used": True, "on_time": True})
+        if index == 0:
+            rows.append({**town, "file": "补报.xlsx", "status": "rejected", "reason": "文件已损坏，无法打开，请重新保存后报送",
+                         "used": False, "on_time": False})
+    return pd.DataFrame(rows)
 
 
 def village_frames(county: dict[str, pd.DataFrame], village_code: str) -> dict[str, Any]:
     """One village's slice of the county frames, as render_village_dossier takes it."""
     villages = county["villages"]
+    village = villages[villages["village_code"] == village_code].iloc[0].to_dict()
+
+    def own(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["village_code"] == village_code]
+
     return {
-        "village": villages[villages["village_code"] == village_code].iloc[0].to_dict(),
-        "criteria": county["village_criteria"][county["village_criteria"]["village_code"] == village_code],
-        "households": county["households"][county["households"]["village_code"] == village_code],
+        "village": village,
+        "criteria": own(county["village_criteria"]),
+        "households": own(county["households"]),
+        "projects": own(county["projects"]),
+        "issues": own(county["issues"]),
+        "trend": own(county["trend"]),
+        "submissions": county["submissions"][county["submissions"]["township_code"] == village["township_code"]],
     }
 
 

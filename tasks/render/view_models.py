@@ -5,94 +5,38 @@ rates in the readiness frames are fractions (0–1), like the catalogue's thresh
 """
 from __future__ import annotations
 
-import datetime as dt
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from evalprep.idcard import mask, mask_phone
 from expectations.catalogue import Criterion, Profile
-from tasks.assess import FAIL, GRADE_EXCELLENT, GRADE_FAIL, GRADE_PASS, PASS
+from tasks.assess import FAIL, GRADE_FAIL, PASS
+from tasks.render.formatting import (  # noqa: F401  (re-exported: the view models' vocabulary)
+    COUNT_UNIT, GRADE_CLASS, GRADE_SYMBOL, GRADES, NO_DATA_TEXT, NOT_NAMED, PASSING_GRADES, STATUS_TEXT, VETO_MARK,
+    as_date, as_flag, as_int, clean_text, codes_of, format_date, format_pct, format_threshold, is_missing, labels_of,
+    redact,
+)
+from tasks.render.paths import attachment_name, dossier_path
+from tasks.render.village_sections import data_quality_section, housing_section, projects_section, trend_section
 
-GRADES = (GRADE_FAIL, GRADE_PASS, GRADE_EXCELLENT)
-PASSING_GRADES = frozenset({GRADE_PASS, GRADE_EXCELLENT})
-GRADE_SYMBOL = {GRADE_FAIL: "✘", GRADE_PASS: "✔", GRADE_EXCELLENT: "★"}
-GRADE_CLASS = {GRADE_FAIL: "fail", GRADE_PASS: "pass", GRADE_EXCELLENT: "excellent"}
-STATUS_TEXT = {PASS: "✔ 达标", FAIL: "✘ 未达标"}
-NO_DATA_TEXT = "✘ 无数据"
-VETO_MARK = "◆ 否决"
-NOT_NAMED = "未明确"
-COUNT_UNIT = {"household": "户", "project": "个项目"}
-MAX_GAP_ROWS = 40
+MAX_GAP_ROWS = 30
 MAX_WORST_VILLAGES = 20
 
 
-# ---------------------------------------------------------------------------------------------- formatting
+# ------------------------------------------------------------------------------------------ page furniture
 
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float | np.floating) and math.isnan(value)
-
-
-def _text(value: Any, default: str = "") -> str:
-    return default if _missing(value) or str(value).strip() == "" else str(value).strip()
-
-
-def _int(value: Any) -> int | None:
-    return None if _missing(value) else int(value)
-
-
-def _flag(value: Any) -> bool:
-    return False if _missing(value) else bool(value)
-
-
-def _as_date(value: Any) -> dt.date:
-    return value if type(value) is dt.date else pd.Timestamp(value).date()
-
-
-def format_date(value: Any) -> str:
-    """2016-09-25 → 2016年9月25日."""
-    day = _as_date(value)
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def format_pct(rate: Any, digits: int = 1) -> str:
-    """A fraction as a percentage with fixed digits: 0.72 → 72.0%; missing → —."""
-    return "—" if _missing(rate) else f"{float(rate) * 100:.{digits}f}%"
-
-
-def format_threshold(rate: float) -> str:
-    """A catalogue threshold as the shortest percentage: 0.025 → 2.5%."""
-    return f"{float(Fraction(str(rate)) * 100):g}%"
-
-
-def _codes(value: Any) -> list[str]:
-    """failing_criteria as a list of codes, whether stored as a list, an array or a ';'-joined string."""
-    if isinstance(value, str):
-        return [code for code in (part.strip() for part in value.split(";")) if code]
-    if isinstance(value, Iterable):
-        return [str(code) for code in value]
-    return []
-
-
-def _labels(profile: Profile, codes: Iterable[str]) -> list[str]:
-    known = {c.code: c.label for c in profile.criteria}
-    return [known.get(code, code) for code in codes]
-
-
-def _source_numbers(profile: Profile) -> dict[str, int]:
+def source_numbers(profile: Profile) -> dict[str, int]:
     """Footnote number of every source text the profile or its criteria cite."""
     texts = list(profile.sources)
     texts += [c.source_text for c in profile.criteria if c.source_text not in texts]
     return {text: number for number, text in enumerate(dict.fromkeys(texts), start=1)}
 
 
-def _document(profile: Profile, run: Mapping[str, Any], kind: str, place: list[str]) -> dict[str, str]:
+def document_furniture(profile: Profile, run: Mapping[str, Any], kind: str, place: list[str]) -> dict[str, str]:
     """Page furniture: running header and footer strings, PDF title and author."""
     return {
         "title": f"{run['county']}{''.join(place)}{kind}（{run['week']}）",
@@ -131,7 +75,7 @@ def _sample_risk(village: Mapping[str, Any], rate: float, sample: int, threshold
     """The readiness table's figure (Beta posterior, tasks/sample_risk.py) where present, else the binomial
     with the observed rate as the true rate."""
     risk = village.get("satisfaction_sample_risk")
-    return float(risk) if not _missing(risk) else sample_shortfall_probability(rate, sample, threshold)
+    return float(risk) if not is_missing(risk) else sample_shortfall_probability(rate, sample, threshold)
 
 
 def sample_shortfall_probability(rate: float, sample: int, threshold: float) -> float:
@@ -158,11 +102,11 @@ _PERCENT_VALUED = frozenset({"V-WATER"})  # safe_water_coverage stays 0–100 (d
 def _measured(criterion: Criterion, row: Mapping[str, Any] | None) -> str:
     if row is None:
         return "—"
-    if criterion.code in _RATE_VALUED and not _missing(row.get("value")):
+    if criterion.code in _RATE_VALUED and not is_missing(row.get("value")):
         return format_pct(row["value"])
-    if criterion.code in _PERCENT_VALUED and not _missing(row.get("value")):
+    if criterion.code in _PERCENT_VALUED and not is_missing(row.get("value")):
         return format_pct(float(row["value"]) / 100, digits=0)
-    count = _int(row.get("failing_count"))
+    count = as_int(row.get("failing_count"))
     if criterion.level in COUNT_UNIT and count is not None:
         return f"{count} {COUNT_UNIT[criterion.level]}不达标" if count else "全部达标"
     return "—"
@@ -173,14 +117,14 @@ def _owner(criterion: Criterion, row: Mapping[str, Any] | None, failing: bool) -
     row = row or {}
     gap = NOT_NAMED if failing else "—"
     return {
-        "department": _text(row.get("department")) or "、".join(criterion.departments),
-        "lead": _text(row.get("lead"), gap),
-        "responsible": _text(row.get("responsible_person"), gap),
+        "department": clean_text(row.get("department")) or "、".join(criterion.departments),
+        "lead": clean_text(row.get("lead"), gap),
+        "responsible": clean_text(row.get("responsible_person"), gap),
     }
 
 
 def _scorecard(profile: Profile, by_code: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    sources = _source_numbers(profile)
+    sources = source_numbers(profile)
     rows = []
     for number, criterion in enumerate(profile.criteria, start=1):
         row = by_code.get(criterion.code)
@@ -203,11 +147,11 @@ def _scorecard(profile: Profile, by_code: dict[str, dict[str, Any]]) -> dict[str
         "rows": rows,
         "failing": sum(r["status"] != PASS for r in rows),
         "veto_failing": sum(r["status"] != PASS and r["veto"] for r in rows),
-        "legend": _legend(profile, sources),
+        "legend": criteria_legend(profile, sources),
     }
 
 
-def _legend(profile: Profile, sources: dict[str, int]) -> dict[str, Any]:
+def criteria_legend(profile: Profile, sources: dict[str, int]) -> dict[str, Any]:
     """What the marks mean, the profile's name and the numbered sources the criteria cite."""
     return {
         "profile": profile.label,
@@ -224,16 +168,16 @@ def _satisfaction(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any
         return None
     criterion = profile.criterion("V-SATISFACTION")
     fail_below, excellent_from = criterion.params["fail_below"], criterion.params["excellent_from"]
-    answers = _int(village.get("satisfaction_answers")) or 0
-    satisfied = _int(village.get("satisfaction_yes")) or 0
+    answers = as_int(village.get("satisfaction_answers")) or 0
+    satisfied = as_int(village.get("satisfaction_yes")) or 0
     rate = village.get("satisfaction_rate")
-    has_rate = answers > 0 and not _missing(rate)
+    has_rate = answers > 0 and not is_missing(rate)
     sample = int(profile.sampling["households_per_village"])
     view = {
         "label": criterion.label,
         "rate": format_pct(rate) if has_rate else "无调查",
         "interval": (f"{format_pct(village.get('satisfaction_ci_low'))}–{format_pct(village.get('satisfaction_ci_high'))}"
-                     if has_rate and not _missing(village.get("satisfaction_ci_low")) else "—"),
+                     if has_rate and not is_missing(village.get("satisfaction_ci_low")) else "—"),
         "confidence": format_threshold(profile.sampling["confidence"]),
         "answers": answers,
         "satisfied": satisfied,
@@ -247,7 +191,7 @@ def _satisfaction(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any
     if has_rate:
         low, high = (village.get(f"satisfaction_ci_{end}") for end in ("low", "high"))
         view["chart"] = {
-            name: round(float(rate if _missing(value) else value) * 100, 1)
+            name: round(float(rate if is_missing(value) else value) * 100, 1)
             for name, value in (("rate", rate), ("low", low), ("high", high),
                                 ("fail_below", fail_below), ("excellent_from", excellent_from))
         }
@@ -259,8 +203,8 @@ def _satisfaction_actions(profile: Profile, village: Mapping[str, Any]) -> list[
         return []
     criterion = profile.criterion("V-SATISFACTION")
     fail_below, excellent_from = criterion.params["fail_below"], criterion.params["excellent_from"]
-    answers = _int(village.get("satisfaction_answers")) or 0
-    satisfied = _int(village.get("satisfaction_yes")) or 0
+    answers = as_int(village.get("satisfaction_answers")) or 0
+    satisfied = as_int(village.get("satisfaction_yes")) or 0
     if answers == 0:
         return [{"veto": criterion.veto, "text": f"尚无{criterion.label}调查：须组织入户调查，无调查按未达标计"}]
     more = additional_satisfied_needed(satisfied, answers, fail_below)
@@ -285,9 +229,9 @@ def _incidence(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any] |
         "label": criterion.label,
         "rate": format_pct(rate),
         "threshold": f"< {format_threshold(criterion.params['max'])}",
-        "remaining": _int(village.get("remaining_poor_people")),
-        "population": _int(village.get("rural_population")),
-        "status_text": STATUS_TEXT[PASS if not _missing(rate) and rate < criterion.params["max"] else FAIL],
+        "remaining": as_int(village.get("remaining_poor_people")),
+        "population": as_int(village.get("rural_population")),
+        "status_text": STATUS_TEXT[PASS if not is_missing(rate) and rate < criterion.params["max"] else FAIL],
     }
 
 
@@ -295,7 +239,7 @@ def _incidence_actions(profile: Profile, village: Mapping[str, Any]) -> list[dic
     if "V-INCIDENCE" not in profile.codes:
         return []
     criterion = profile.criterion("V-INCIDENCE")
-    remaining, population = _int(village.get("remaining_poor_people")), _int(village.get("rural_population"))
+    remaining, population = as_int(village.get("remaining_poor_people")), as_int(village.get("rural_population"))
     if remaining is None or not population:
         return [{"veto": criterion.veto, "text": f"{criterion.label}无法计算：缺剩余贫困人口或农村人口数"}]
     leave = people_to_leave_poverty(remaining, population, criterion.params["max"])
@@ -308,15 +252,15 @@ def _incidence_actions(profile: Profile, village: Mapping[str, Any]) -> list[dic
 def _wrong_exit(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any]:
     metric = profile.metrics["wrong_exit_rate"]
     rate = village.get("wrong_exit_rate")
-    exit_people = _int(village.get("exit_people")) or 0
+    exit_people = as_int(village.get("exit_people")) or 0
     return {
         "label": metric["label"],
         "rate": format_pct(rate),
         "threshold": f"< {format_threshold(metric['max'])}",
         "exit_people": exit_people,
-        "failing_people": 0 if _missing(rate) else round(float(rate) * exit_people),
-        "criteria": "、".join(_labels(profile, [c for c in metric["criteria"] if c in profile.codes])),
-        "status_text": STATUS_TEXT[PASS if not _missing(rate) and rate < metric["max"] else FAIL],
+        "failing_people": 0 if is_missing(rate) else round(float(rate) * exit_people),
+        "criteria": "、".join(labels_of(profile, [c for c in metric["criteria"] if c in profile.codes])),
+        "status_text": STATUS_TEXT[PASS if not is_missing(rate) and rate < metric["max"] else FAIL],
     }
 
 
@@ -329,7 +273,7 @@ def _criterion_actions(profile: Profile, by_code: dict[str, dict[str, Any]]) -> 
         row = by_code.get(criterion.code)
         if row is not None and row.get("status") == PASS:
             continue
-        count = _int(row.get("failing_count")) if row is not None else None
+        count = as_int(row.get("failing_count")) if row is not None else None
         owner = _owner(criterion, row, failing=True)["department"]
         if criterion.level == "household" and count:
             text = f"{count} 户{criterion.label}未解决（{owner}）"
@@ -362,32 +306,33 @@ def _third_party(profile: Profile, village: Mapping[str, Any], by_code: dict[str
 
 def _household_gaps(profile: Profile, households: pd.DataFrame, limit: int = MAX_GAP_ROWS) -> dict[str, Any]:
     frame = households.assign(
-        _codes=households["failing_criteria"].map(_codes),
-        _cohort=households["in_exit_cohort"].map(_flag).astype(bool),
+        _codes=households["failing_criteria"].map(codes_of),
+        _cohort=households["in_exit_cohort"].map(as_flag).astype(bool),
     )
     failing = frame.loc[frame["_codes"].map(bool).astype(bool)]
     failing = failing.sort_values(["_cohort", "household_id"], ascending=[False, True], kind="stable")
-    shown = failing.head(limit).to_dict("records")
-    rows = [
+    records = failing.to_dict("records")
+    complete = [
         {
-            "household_id": _text(h["household_id"]),
-            "head_name": _text(h["head_name"]),
+            "household_id": clean_text(h["household_id"]),
+            "head_name": clean_text(h["head_name"]),
             "head_id": mask(h["head_id_number"]),
-            "exit_status": _text(h["exit_status"]),
+            "exit_status": clean_text(h["exit_status"]),
             "in_cohort": h["_cohort"],
-            "first_remaining": index > 0 and not h["_cohort"] and shown[index - 1]["_cohort"],
-            "failing": "、".join(_labels(profile, h["_codes"])),
-            "helper": _text(h["helper_name"], NOT_NAMED),
+            "first_remaining": index > 0 and not h["_cohort"] and records[index - 1]["_cohort"],
+            "failing": "、".join(labels_of(profile, h["_codes"])),
+            "helper": clean_text(h["helper_name"], NOT_NAMED),
             "helper_phone": mask_phone(h["helper_phone"]),
         }
-        for index, h in enumerate(shown)
+        for index, h in enumerate(records)
     ]
     return {
-        "rows": rows,
+        "rows": complete[:limit],
         "total": len(failing),
         "cohort_total": int(failing["_cohort"].sum()),
         "households": len(households),
-        "more": len(failing) - len(rows),
+        "more": max(0, len(complete) - limit),
+        "complete": complete,
     }
 
 
@@ -403,26 +348,31 @@ def village_dossier_context(
     criteria: pd.DataFrame,
     households: pd.DataFrame,
     run: Mapping[str, Any],
+    projects: pd.DataFrame | None = None,
+    issues: pd.DataFrame | None = None,
+    trend: pd.DataFrame | None = None,
+    submissions: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Everything the village dossier prints: cover, scorecard, third-party view, household gaps."""
+    """Everything the village dossier prints: cover, scorecard, third-party view, household gaps, housing,
+    双七 projects, data quality and the weekly trend; the complete lists go to the spreadsheet beside it."""
     by_code = _rows_by_code(criteria)
     scorecard = _scorecard(profile, by_code)
     gaps = _household_gaps(profile, households)
-    grade = _text(village.get("grade"), GRADE_FAIL)
-    as_of = _as_date(run["as_of"])
+    grade = clean_text(village.get("grade"), GRADE_FAIL)
+    as_of = as_date(run["as_of"])
     failing_rows = [r for r in scorecard["rows"] if r["status"] != PASS]
     cover = {
-        "village": _text(village.get("village_name")),
-        "village_code": _text(village.get("village_code")),
-        "township": _text(village.get("township_name")),
-        "key_village": "重点村" if _flag(village.get("is_key_village")) else "非重点村",
+        "village": clean_text(village.get("village_name")),
+        "village_code": clean_text(village.get("village_code")),
+        "township": clean_text(village.get("township_name")),
+        "key_village": "重点村" if as_flag(village.get("is_key_village")) else "非重点村",
         "grade": grade,
         "grade_symbol": GRADE_SYMBOL.get(grade, ""),
         "grade_class": GRADE_CLASS.get(grade, GRADE_CLASS[GRADE_FAIL]),
         "days_left": (profile.evaluation_date - as_of).days,
         "evaluation_date": format_date(profile.evaluation_date),
-        "first_secretary": _text(village.get("first_secretary"), NOT_NAMED),
-        "team_leader": _text(village.get("team_leader"), NOT_NAMED),
+        "first_secretary": clean_text(village.get("first_secretary"), NOT_NAMED),
+        "team_leader": clean_text(village.get("team_leader"), NOT_NAMED),
         "as_of": format_date(as_of),
         "generated_on": format_date(run["generated_on"]),
         "week": run["week"],
@@ -434,23 +384,39 @@ def village_dossier_context(
         "households_failing": gaps["total"],
         "cohort_failing": gaps["cohort_total"],
     }
+    housing = housing_section(profile, households)
+    project_view = projects_section(profile, projects if projects is not None else pd.DataFrame())
+    quality = data_quality_section(issues if issues is not None else pd.DataFrame(),
+                                   submissions if submissions is not None else pd.DataFrame(),
+                                   clean_text(village.get("township_code")))
+    cover.update({
+        "housing_unresolved": housing["unresolved"],
+        "projects": project_view["total"],
+        "projects_with_problems": project_view["with_problems"],
+        "issues": quality["total"],
+        "attachment": attachment_name(dossier_path(village)),
+    })
     return {
-        "document": _document(profile, run, "村级迎评档案", [cover["township"], cover["village"]]),
+        "document": document_furniture(profile, run, "村级迎评档案", [cover["township"], cover["village"]]),
         "cover": cover,
         "scorecard": scorecard,
         "third_party": _third_party(profile, village, by_code),
         "household_gaps": gaps,
+        "housing": housing,
+        "projects": project_view,
+        "data_quality": quality,
+        "trend": trend_section(profile, trend if trend is not None else pd.DataFrame()),
     }
 
 
 # ----------------------------------------------------------------------------------------------- county
 
-def _progress(done: int, target: int) -> dict[str, Any]:
+def progress_toward(done: int, target: int) -> dict[str, Any]:
     share = done / target if target else 0.0
     return {"done": done, "target": target, "share": format_pct(share), "bar": round(min(share, 1.0) * 100, 1)}
 
 
-def _grade_counts(grades: pd.Series) -> list[int]:
+def grade_counts(grades: pd.Series) -> list[int]:
     counts = grades.value_counts()
     return [int(counts.get(grade, 0)) for grade in GRADES]
 
@@ -465,22 +431,154 @@ def submission_overview(submissions: pd.DataFrame | None) -> dict[str, Any]:
     by_town = submissions.groupby("township_code", sort=True)
     expected = by_town.ngroups
     received = int(by_town["status"].agg(lambda s: (s != "missing").any()).sum())
-    used = submissions[submissions["used"].map(_flag).astype(bool)]
+    used = submissions[submissions["used"].map(as_flag).astype(bool)]
     problems = []
     for code, group in by_town:
         latest = group.iloc[-1]
-        winner = group[group["used"].map(_flag).astype(bool)]
-        late = len(winner) and not _flag(winner.iloc[-1]["on_time"])
+        winner = group[group["used"].map(as_flag).astype(bool)]
+        late = len(winner) and not as_flag(winner.iloc[-1]["on_time"])
         if latest["status"] in ("missing", "rejected") or late or latest["status"] == "accepted_with_issues":
-            status = STATUS_WORDS.get(_text(latest["status"]), _text(latest["status"]))
+            status = STATUS_WORDS.get(clean_text(latest["status"]), clean_text(latest["status"]))
             problems.append({
-                "township": _text(latest["township_name"]) or code,
+                "township": clean_text(latest["township_name"]) or code,
                 "status": status + ("，逾期" if late else ""),
-                "reason": _text(latest["reason"]) or "—",
-                "file": _text(latest["file"]) or "—",
+                "reason": clean_text(latest["reason"]) or "—",
+                "file": clean_text(latest["file"]) or "—",
             })
     return {"expected": expected, "received": received, "accepted": len(used),
-            "on_time": int(used["on_time"].map(_flag).sum()), "problems": problems}
+            "on_time": int(used["on_time"].map(as_flag).sum()), "problems": problems}
+
+
+def grade_cards(villages: pd.DataFrame) -> list[dict[str, Any]]:
+    """Villages per grade: count, share, word and symbol."""
+    total = len(villages)
+    return [
+        {"grade": g, "symbol": GRADE_SYMBOL[g], "css": GRADE_CLASS[g], "count": n,
+         "share": format_pct(n / total if total else 0.0)}
+        for g, n in zip(GRADES, grade_counts(villages["grade"]))
+    ]
+
+
+def township_row(group: pd.DataFrame) -> dict[str, Any]:
+    key = group["is_key_village"].map(as_flag).astype(bool)
+    return {
+        "villages": len(group),
+        "grade_counts": grade_counts(group["grade"]),
+        "key_villages": int(key.sum()),
+        "key_ready": int((key & group["grade"].isin(PASSING_GRADES)).sum()),
+        "households_failing": int(group["households_failing"].fillna(0).sum()),
+    }
+
+
+def ranked_villages(profile: Profile, villages: pd.DataFrame, limit: int | None = MAX_WORST_VILLAGES,
+                    failing_only: bool = True) -> tuple[list[dict[str, Any]], int]:
+    """Villages ordered worst first (most veto failures, most failures, lowest satisfaction) and how many
+    have any gap; failing_only=False keeps the villages without gaps at the end."""
+    veto_codes = {c.code for c in profile.criteria if c.veto}
+    ranked = villages.assign(
+        _codes=villages["failing_criteria"].map(codes_of),
+        _key=villages["is_key_village"].map(as_flag),
+    )
+    ranked = ranked.assign(
+        _veto=ranked["_codes"].map(lambda codes: [c for c in codes if c in veto_codes]),
+        _other=ranked["_codes"].map(lambda codes: [c for c in codes if c not in veto_codes]),
+    )
+    gaps = ranked["_codes"].map(bool).astype(bool) | (ranked["grade"] == GRADE_FAIL)
+    failing = int(gaps.sum())
+    if failing_only:
+        ranked = ranked.loc[gaps]
+    ranked = ranked.assign(_nveto=ranked["_veto"].map(len), _nall=ranked["_codes"].map(len))
+    ranked = ranked.sort_values(
+        ["_nveto", "_nall", "satisfaction_rate", "village_code"],
+        ascending=[False, False, True, True], na_position="first", kind="stable",
+    )
+    rows = ranked if limit is None else ranked.head(limit)
+    return [
+        {
+            "township": clean_text(v["township_name"]),
+            "village": clean_text(v["village_name"]),
+            "village_code": clean_text(v["village_code"]),
+            "key_village": "是" if v["_key"] else "否",
+            "grade": clean_text(v["grade"]),
+            "grade_symbol": GRADE_SYMBOL.get(clean_text(v["grade"]), ""),
+            "veto_failing": "、".join(labels_of(profile, v["_veto"])) or "—",
+            "other_failing": len(v["_other"]),
+            "satisfaction": format_pct(v["satisfaction_rate"]),
+            "households_failing": as_int(v["households_failing"]) or 0,
+        }
+        for v in rows.to_dict("records")
+    ], failing
+
+
+def criteria_overview(profile: Profile, villages: pd.DataFrame, village_criteria: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per criterion of the profile: villages failing, key villages failing, households or projects, owner."""
+    failing = village_criteria[(village_criteria["status"] != PASS)
+                               & village_criteria["village_code"].isin(villages["village_code"])]
+    key_codes = set(villages.loc[villages["is_key_village"].map(as_flag).astype(bool), "village_code"])
+    rows = []
+    for criterion in profile.criteria:
+        hits = failing[failing["code"] == criterion.code]
+        rows.append({
+            "code": criterion.code,
+            "label": criterion.label,
+            "veto_mark": VETO_MARK if criterion.veto else "",
+            "villages_failing": len(hits),
+            "key_villages_failing": int(hits["village_code"].isin(key_codes).sum()),
+            "failing_count": (f"{int(hits['failing_count'].fillna(0).sum())} {COUNT_UNIT[criterion.level]}"
+                              if criterion.level in COUNT_UNIT else "—"),
+            "department": "、".join(criterion.departments),
+        })
+    return rows
+
+
+def format_probability(p: Any, draws: int) -> str:
+    """A simulated probability with its relation: ≈ 49.8%; 0 and 1 as bounds (finite draws never prove them)."""
+    if is_missing(p):
+        return "—"
+    digits = 2 if draws > 1000 else 1
+    if draws and p <= 0:
+        return f"< {format_pct(1 / draws, digits)}"
+    if draws and p >= 1:
+        return f"> {format_pct(1 - 1 / draws, digits)}"
+    return f"≈ {format_pct(p)}"
+
+
+SIMULATED_METRICS = ("wrong_exit_rate", "recognition", "missed_rate", "overall_incidence")
+ANY_FAIL_METRICS = ("wrong_exit_rate", "missed_rate", "recognition")  # simulate.py's p_any_fail
+
+
+def simulation_headline(simulation: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The simulator's headline (readiness/simulation.json): chance of failing each evaluators' metric."""
+    if not simulation:
+        return None
+    draws = int(simulation.get("draws", 0))
+    metrics = []
+    for key in SIMULATED_METRICS:
+        m = simulation["metrics"].get(key)
+        if m is None:
+            continue
+        measured = bool(m.get("measured")) and (key != "missed_rate" or simulation.get("missed_rate_measured", True))
+        p_fail = m.get("p_fail")
+        metrics.append({
+            "key": key,
+            "label": m["label"],
+            "fails_if": m["fails_if"],
+            "measured": measured,
+            "point": format_pct(m.get("point_estimate"), 2) if measured else "未测算",
+            "interval": (f"{format_pct(m.get('q05'), 2)}–{format_pct(m.get('q95'), 2)}"
+                         if measured and not is_missing(m.get("q05")) else "—"),
+            "p_fail": format_probability(p_fail, draws) if measured else "—",
+        })
+    return {
+        "draws": draws,
+        "households": simulation.get("sampling", {}).get("households_per_county"),
+        "metrics": metrics,
+        "p_any_fail": format_probability(simulation.get("p_any_fail"), draws),
+        "any_labels": "、".join(simulation["metrics"][k]["label"] for k in ANY_FAIL_METRICS if k in simulation["metrics"]),
+        "missed_measured": bool(simulation.get("missed_rate_measured")),
+        "missed_label": simulation["metrics"].get("missed_rate", {}).get("label", ""),
+        "notes": [redact(str(n)) for n in simulation.get("notes", [])],
+    }
 
 
 def county_summary_context(
@@ -490,91 +588,28 @@ def county_summary_context(
     village_criteria: pd.DataFrame,
     run: Mapping[str, Any],
     submissions: pd.DataFrame | None = None,
+    simulation: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything the county summary prints: grades, progress against the targets, townships, worst gaps."""
-    as_of = _as_date(run["as_of"])
+    """Everything the county summary prints: grades, progress against the targets, townships, worst gaps,
+    the evaluators' simulated sample, this week's submissions."""
+    as_of = as_date(run["as_of"])
     total = len(villages)
-    key = villages.loc[villages["is_key_village"].map(_flag).astype(bool)]
-    cohort = households.loc[households["in_exit_cohort"].map(_flag).astype(bool)]
-    planned = None
-    if "planned_exit_year" in households:
-        planned = int((households["planned_exit_year"] == profile.year).sum())
+    key = villages.loc[villages["is_key_village"].map(as_flag).astype(bool)]
+    ready = households["meets_all"].map(as_flag).astype(bool)
+    in_cohort = households["in_exit_cohort"].map(as_flag).astype(bool)
+    planned = households["planned_exit_year"].eq(profile.year).fillna(False).astype(bool) \
+        if "planned_exit_year" in households else None
+    exit_basis = in_cohort if planned is None else planned
 
-    grade_counts = _grade_counts(villages["grade"])
-    grades = [
-        {"grade": g, "symbol": GRADE_SYMBOL[g], "css": GRADE_CLASS[g], "count": n,
-         "share": format_pct(n / total if total else 0.0)}
-        for g, n in zip(GRADES, grade_counts)
+    townships = [
+        {"code": code, "name": name, **township_row(group)}
+        for (code, name), group in villages.groupby(["township_code", "township_name"], sort=True)
     ]
-
-    townships = []
-    for (code, name), group in villages.groupby(["township_code", "township_name"], sort=True):
-        townships.append({
-            "code": code,
-            "name": name,
-            "villages": len(group),
-            "grade_counts": _grade_counts(group["grade"]),
-            "key_villages": int(group["is_key_village"].map(_flag).astype(bool).sum()),
-            "key_ready": int((group["is_key_village"].map(_flag).astype(bool)
-                              & group["grade"].isin(PASSING_GRADES)).sum()),
-            "households_failing": int(group["households_failing"].fillna(0).sum()),
-        })
-    township_total = {
-        "villages": total,
-        "grade_counts": grade_counts,
-        "key_villages": len(key),
-        "key_ready": int(key["grade"].isin(PASSING_GRADES).sum()),
-        "households_failing": int(villages["households_failing"].fillna(0).sum()),
-    }
-
-    veto_codes = {c.code for c in profile.criteria if c.veto}
-    ranked = villages.assign(
-        _codes=villages["failing_criteria"].map(_codes),
-        _key=villages["is_key_village"].map(_flag),
-    )
-    ranked = ranked.assign(
-        _veto=ranked["_codes"].map(lambda codes: [c for c in codes if c in veto_codes]),
-        _other=ranked["_codes"].map(lambda codes: [c for c in codes if c not in veto_codes]),
-    )
-    ranked = ranked.loc[ranked["_codes"].map(bool).astype(bool) | (ranked["grade"] == GRADE_FAIL)]
-    ranked = ranked.assign(_nveto=ranked["_veto"].map(len), _nall=ranked["_codes"].map(len))
-    ranked = ranked.sort_values(
-        ["_nveto", "_nall", "satisfaction_rate", "village_code"],
-        ascending=[False, False, True, True], na_position="first", kind="stable",
-    )
-    worst = [
-        {
-            "township": _text(v["township_name"]),
-            "village": _text(v["village_name"]),
-            "key_village": "是" if v["_key"] else "否",
-            "grade": _text(v["grade"]),
-            "grade_symbol": GRADE_SYMBOL.get(_text(v["grade"]), ""),
-            "veto_failing": "、".join(_labels(profile, v["_veto"])) or "—",
-            "other_failing": len(v["_other"]),
-            "satisfaction": format_pct(v["satisfaction_rate"]),
-            "households_failing": _int(v["households_failing"]) or 0,
-        }
-        for v in ranked.head(MAX_WORST_VILLAGES).to_dict("records")
-    ]
-
-    failing = village_criteria[village_criteria["status"] != PASS]
-    key_codes = set(key["village_code"])
-    per_criterion = []
-    for criterion in profile.criteria:
-        rows = failing[failing["code"] == criterion.code]
-        per_criterion.append({
-            "code": criterion.code,
-            "label": criterion.label,
-            "veto_mark": VETO_MARK if criterion.veto else "",
-            "villages_failing": len(rows),
-            "key_villages_failing": int(rows["village_code"].isin(key_codes).sum()),
-            "failing_count": (f"{int(rows['failing_count'].fillna(0).sum())} {COUNT_UNIT[criterion.level]}"
-                              if criterion.level in COUNT_UNIT else "—"),
-            "department": "、".join(criterion.departments),
-        })
+    township_total = township_row(villages)
+    worst, failing_villages = ranked_villages(profile, villages)
 
     return {
-        "document": _document(profile, run, "脱贫退出迎评汇总", ["全县汇总"]),
+        "document": document_furniture(profile, run, "脱贫退出迎评汇总", ["全县汇总"]),
         "overview": {
             "county": run["county"],
             "week": run["week"],
@@ -587,21 +622,23 @@ def county_summary_context(
             "villages": total,
             "townships": len(townships),
         },
-        "grades": grades,
+        "grades": grade_cards(villages),
         "progress": {
-            "key_villages": {**_progress(township_total["key_ready"], run["targets"]["key_villages"]),
+            "key_villages": {**progress_toward(township_total["key_ready"], run["targets"]["key_villages"]),
                              "in_register": len(key)},
-            "exit_households": {**_progress(int(cohort["meets_all"].map(_flag).sum()),
-                                            run["targets"]["exit_households"]),
-                                "cohort": len(cohort),
-                                "planned": None if planned is None else _progress(planned, run["targets"]["exit_households"]),
+            "exit_households": {**progress_toward(int((exit_basis & ready).sum()), run["targets"]["exit_households"]),
+                                "by_plan": planned is not None,
+                                "planned": None if planned is None else int(planned.sum()),
+                                "cohort": int(in_cohort.sum()),
+                                "cohort_ready": int((in_cohort & ready).sum()),
                                 "year": profile.year},
         },
         "townships": townships,
         "township_total": township_total,
         "worst_villages": worst,
-        "failing_villages": len(ranked),
-        "criteria": per_criterion,
-        "legend": _legend(profile, _source_numbers(profile)),
+        "failing_villages": failing_villages,
+        "criteria": criteria_overview(profile, villages, village_criteria),
+        "legend": criteria_legend(profile, source_numbers(profile)),
         "submissions": submission_overview(submissions),
+        "simulation": simulation_headline(simulation),
     }

@@ -1,0 +1,144 @@
+"""index.html at the root of a run folder: the county scoreboard, linking every PDF, spreadsheet and table.
+
+Links are relative (the folder can be copied or zipped as a whole) and point only at files that exist in the
+run folder; a document that failed to render is shown as such. No personal data is printed at all.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+
+from expectations.catalogue import Profile, load_profile
+from tasks import stage_task
+from tasks.assess import Readiness
+from tasks.departments import department_names
+from tasks.publish import write_bytes_atomic
+from tasks.render.formatting import (
+    GRADE_CLASS, GRADE_SYMBOL, GRADES, as_date, as_flag, clean_text, codes_of, format_date, format_pct, labels_of,
+)
+from tasks.render.paths import (
+    COUNTY_SUMMARY, INDEX_PAGE, attachment_path, department_list_path, dossier_path, township_summary_path,
+)
+
+TABLE_SUFFIXES = (".csv", ".xlsx", ".pdf")
+LINKED_JSON = ("readiness/simulation.json",)  # validation/*.json are GX results for machines: not linked
+FILE_WORDS = {
+    "submissions.csv": "本周收到的报表及处理结果", "issues.csv": "数据问题（逐条，给镇上更正）",
+    "outliers.csv": "异常值提醒（请核实）", "rendering.csv": "各文档生成情况",
+    "readiness/villages.csv": "各村评定", "readiness/households.csv": "各户达标情况",
+    "readiness/townships.csv": "各镇汇总", "readiness/county.csv": "全县汇总",
+    "readiness/changes.csv": "较上周变化的村", "readiness/simulation.json": "第三方评估抽样模拟",
+}
+
+
+def run_files(stage: Path) -> list[str]:
+    """Every file of a run folder, relative, POSIX-style; hidden (temporary) files left out."""
+    return sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(stage).parts))
+
+
+def _link(path: str, files: set[str]) -> str | None:
+    """A relative href for a file of the run, or None when the file is not there."""
+    return quote(path) if path in files else None
+
+
+def _share(done: int, target: int) -> str:
+    return format_pct(done / target) if target else "—"
+
+
+def index_page_context(profile: Profile, run: Mapping[str, Any], villages: pd.DataFrame, townships: pd.DataFrame,
+                       county: pd.DataFrame, problems: pd.DataFrame, files: Sequence[str]) -> dict[str, Any]:
+    """The scoreboard and every link of the index page, from the readiness roll-ups and the run's files."""
+    present = set(files)
+    linked: set[str] = {INDEX_PAGE}
+
+    def link(path: str) -> str | None:
+        linked.add(path)
+        return _link(path, present)
+
+    total = county.iloc[0].to_dict() if len(county) else {}
+    counts = villages["grade"].value_counts()
+    grades = [{"grade": g, "symbol": GRADE_SYMBOL[g], "css": GRADE_CLASS[g], "count": int(counts.get(g, 0))}
+              for g in GRADES]
+    key_ready, key_target = int(total.get("key_villages_ready", 0)), int(total.get("target_key_villages", 0))
+    exit_ready = int(total.get("planned_exit_households_ready", 0))
+    exit_target = int(total.get("target_exit_households", 0))
+
+    by_township = dict(tuple(villages.sort_values("village_code").groupby("township_code", sort=True)))
+    town_rows, town_sections = [], []
+    for t in townships.sort_values("township_code").to_dict("records"):
+        code, name = t["township_code"], t["township_name"]
+        town_rows.append({
+            "code": code, "name": name, "villages": int(t["villages"]),
+            "grade_counts": [int(t[f"villages_{g}"]) for g in GRADES],
+            "key": f"{int(t['key_villages_ready'])} / {int(t['key_villages'])}",
+            "exits": f"{int(t['planned_exit_households_ready'])} / {int(t['planned_exit_households'])}",
+            "summary": link(township_summary_path(code, name)),
+        })
+        rows = []
+        for v in by_township.get(code, villages.iloc[0:0]).to_dict("records"):
+            pdf = dossier_path(v)
+            grade = clean_text(v["grade"])
+            rows.append({
+                "code": v["village_code"], "name": clean_text(v["village_name"]),
+                "key_village": "重点村" if as_flag(v["is_key_village"]) else "",
+                "grade": grade, "grade_symbol": GRADE_SYMBOL.get(grade, ""), "css": GRADE_CLASS.get(grade, ""),
+                "failing": "、".join(labels_of(profile, codes_of(v["failing_criteria"]))) or "—",
+                "pdf": link(pdf), "xlsx": link(attachment_path(pdf)),
+            })
+        town_sections.append({"code": code, "name": name, "villages": rows})
+
+    departments = []
+    for name in department_names(profile, problems):
+        own = problems[problems["department"] == name] if len(problems) else problems
+        path = department_list_path(name)
+        departments.append({
+            "name": name, "item_count": len(own), "owner_missing": int(own["owner_missing"].sum()) if len(own) else 0,
+            "decisive": int(own["decisive"].sum()) if len(own) else 0,
+            "pdf": link(path), "xlsx": link(attachment_path(path)),
+        })
+    county_link = link(COUNTY_SUMMARY)
+    tables = [{"path": path, "href": quote(path), "what": FILE_WORDS.get(path, "")}
+              for path in files if path not in linked and (path.endswith(TABLE_SUFFIXES) or path in LINKED_JSON)]
+    as_of = as_date(run["as_of"])
+    return {
+        "title": f"{run['county']}脱贫退出迎评 · {run['week']}",
+        "run": {"county": run["county"], "week": run["week"], "as_of": format_date(as_of), "run_id": run["run_id"],
+                "profile": profile.label, "evaluation_date": format_date(profile.evaluation_date),
+                "days_left": (profile.evaluation_date - as_of).days},
+        "grades": grades,
+        "villages": len(villages),
+        "key": {"done": key_ready, "target": key_target, "share": _share(key_ready, key_target)},
+        "exits": {"done": exit_ready, "target": exit_target, "share": _share(exit_ready, exit_target),
+                  "year": profile.year},
+        "county_summary": county_link,
+        "townships": town_rows,
+        "township_sections": town_sections,
+        "departments": departments,
+        "tables": tables,
+    }
+
+
+def render_index_page(context: Mapping[str, Any]) -> str:
+    """The index page's HTML (autoescaped, like every template)."""
+    from tasks.render.html import render_html
+
+    return render_html("index.html.j2", context)
+
+
+def write_index_page(stage: Path, readiness: Readiness, rollups: Mapping[str, pd.DataFrame], problems: pd.DataFrame,
+                     run: Mapping[str, Any], profile_name: str) -> Path:
+    """Write index.html into the run folder, linking the files written so far (call it last)."""
+    context = index_page_context(load_profile(profile_name), run, readiness.villages,
+                                 rollups["readiness/townships.csv"], rollups["readiness/county.csv"], problems,
+                                 run_files(stage))
+    path = stage / INDEX_PAGE
+    write_bytes_atomic(path, render_index_page(context).encode("utf-8"))
+    return path
+
+
+index_page_task = stage_task(write_index_page, name="write-index-page")

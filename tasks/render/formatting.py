@@ -1,0 +1,91 @@
+"""Words, marks and number formats shared by every document: status is a word and a symbol, never colour alone."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalprep.idcard import mask, mask_phone
+from expectations.catalogue import Profile
+from tasks.assess import FAIL, GRADE_EXCELLENT, GRADE_FAIL, GRADE_PASS, PASS
+
+GRADES = (GRADE_FAIL, GRADE_PASS, GRADE_EXCELLENT)
+PASSING_GRADES = frozenset({GRADE_PASS, GRADE_EXCELLENT})
+GRADE_SYMBOL = {GRADE_FAIL: "✘", GRADE_PASS: "✔", GRADE_EXCELLENT: "★"}
+GRADE_CLASS = {GRADE_FAIL: "fail", GRADE_PASS: "pass", GRADE_EXCELLENT: "excellent"}
+STATUS_TEXT = {PASS: "✔ 达标", FAIL: "✘ 未达标"}
+NO_DATA_TEXT = "✘ 无数据"
+VETO_MARK = "◆ 否决"
+NOT_NAMED = "未明确"
+COUNT_UNIT = {"household": "户", "project": "个项目"}
+
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+_PHONE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+
+
+def is_missing(value: Any) -> bool:
+    """None, NA, NaT or a float NaN."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float | np.floating) and math.isnan(value)
+
+
+def clean_text(value: Any, default: str = "") -> str:
+    """A cell as trimmed text; the default when missing or blank."""
+    return default if is_missing(value) or str(value).strip() == "" else str(value).strip()
+
+
+def as_int(value: Any) -> int | None:
+    return None if is_missing(value) else int(value)
+
+
+def as_flag(value: Any) -> bool:
+    return False if is_missing(value) else bool(value)
+
+
+def as_date(value: Any) -> dt.date:
+    return value if type(value) is dt.date else pd.Timestamp(value).date()
+
+
+def format_date(value: Any) -> str:
+    """2016-09-25 → 2016年9月25日; missing → —."""
+    if is_missing(value):
+        return "—"
+    day = as_date(value)
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def format_pct(rate: Any, digits: int = 1) -> str:
+    """A fraction as a percentage with fixed digits: 0.72 → 72.0%; missing → —."""
+    return "—" if is_missing(rate) else f"{float(rate) * 100:.{digits}f}%"
+
+
+def format_threshold(rate: float) -> str:
+    """A catalogue threshold as the shortest percentage: 0.025 → 2.5%."""
+    return f"{float(Fraction(str(rate)) * 100):g}%"
+
+
+def codes_of(value: Any) -> list[str]:
+    """failing_criteria as a list of codes, whether stored as a list, an array or a ';'-joined string."""
+    if isinstance(value, str):
+        return [code for code in (part.strip() for part in value.split(";")) if code]
+    if isinstance(value, Iterable):
+        return [str(code) for code in value]
+    return []
+
+
+def labels_of(profile: Profile, codes: Iterable[str]) -> list[str]:
+    """Catalogue labels of criterion codes (an unknown code stays as it is)."""
+    known = {c.code: c.label for c in profile.criteria}
+    return [known.get(code, code) for code in codes]
+
+
+def redact(value: str) -> str:
+    """Free text with every ID number and mobile phone number in it masked (messages, reasons)."""
+    return _PHONE.sub(lambda m: mask_phone(m.group()), _ID_NUMBER.sub(lambda m: mask(m.group().upper()), value))

@@ -1,0 +1,119 @@
+"""index.html of a run: the scoreboard, links that resolve to the run's files, escaped, no personal data."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+import tinyhtml5
+
+from expectations.catalogue import load_profile
+from tasks.assess import Readiness
+from tasks.departments import department_names, department_problem_list
+from tasks.index_page import index_page_context, render_index_page, run_files, write_index_page
+from tasks.render.paths import (
+    COUNTY_SUMMARY, attachment_path, department_list_path, dossier_path, township_summary_path,
+)
+from tasks.render.preview import RUN, sample_county
+from tasks.rollups import readiness_rollups
+
+PROFILE = load_profile("xunyang-2016")
+INJECTED = '<img src="file:///etc/hostname">'
+
+
+def run_folder(tmp_path: Path, county: dict, failed: str | None = None) -> tuple[Path, Readiness, dict, object]:
+    """A run folder holding every document of the county (empty files), except one village's dossier."""
+    readiness = Readiness(county["villages"], county["village_criteria"], county["households"])
+    rollups = readiness_rollups(readiness, PROFILE.year, RUN["targets"])
+    problems = department_problem_list(readiness, county["projects"], PROFILE)
+    paths = [COUNTY_SUMMARY, "issues.csv", "submissions.csv", "rendering.csv", "readiness/villages.csv",
+             "readiness/simulation.json", "validation/quality.households.json", *rollups]
+    for village in county["villages"].to_dict("records"):
+        if village["village_code"] != failed:
+            paths += [dossier_path(village), attachment_path(dossier_path(village))]
+    for code, name in county["villages"][["township_code", "township_name"]].drop_duplicates().itertuples(index=False):
+        paths.append(township_summary_path(code, name))
+    for department in department_names(PROFILE, problems):
+        paths += [department_list_path(department), attachment_path(department_list_path(department))]
+    for path in paths:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(b"x")
+    (tmp_path / ".dossier.pdf.part").write_bytes(b"half")
+    return tmp_path, readiness, rollups, problems
+
+
+@pytest.fixture
+def county():
+    return sample_county(PROFILE, villages=8)
+
+
+def hrefs(html: str) -> list[str]:
+    root = tinyhtml5.parse(html, namespace_html_elements=False)
+    return [a.get("href") for a in root.iter("a")]
+
+
+def test_every_link_resolves_to_a_file_of_the_run_and_every_document_is_linked(tmp_path, county):
+    failed = county["villages"]["village_code"].iloc[1]
+    stage, readiness, rollups, problems = run_folder(tmp_path, county, failed)
+    html = write_index_page(stage, readiness, rollups, problems, RUN, PROFILE.name).read_text(encoding="utf-8")
+    files = [h for h in hrefs(html) if not h.startswith("#")]
+    for href in files:
+        assert not href.startswith(("/", "file:", "http")), href
+        assert (stage / unquote(href)).is_file(), href
+    linked = {unquote(h) for h in files}
+    documents = {p for p in run_files(stage) if p.endswith((".pdf", ".xlsx", ".csv"))}
+    assert documents <= linked
+    assert "readiness/simulation.json" in linked
+    assert "validation/quality.households.json" not in linked          # GX results are for machines
+    assert not any(".part" in h for h in linked)
+    assert "✘ 未生成" in html                                          # the village whose dossier failed
+
+
+def test_scoreboard_counts_grades_key_villages_and_exit_households(county):
+    readiness = Readiness(county["villages"], county["village_criteria"], county["households"])
+    rollups = readiness_rollups(readiness, PROFILE.year, RUN["targets"])
+    context = index_page_context(PROFILE, RUN, county["villages"], rollups["readiness/townships.csv"],
+                                 rollups["readiness/county.csv"], department_problem_list(readiness, county["projects"], PROFILE), [])
+    assert sum(g["count"] for g in context["grades"]) == len(county["villages"])
+    assert context["key"]["target"] == RUN["targets"]["key_villages"]
+    assert context["exits"]["target"] == RUN["targets"]["exit_households"]
+    assert [t["name"] for t in context["townships"]] == sorted(set(county["villages"]["township_name"]),
+                                                                key=lambda n: context_order(county, n))
+    assert all(t["summary"] is None for t in context["townships"])        # no files: nothing linked
+    assert len(context["departments"]) >= len(PROFILE.departments)
+
+
+def context_order(county, name):
+    return county["villages"].loc[county["villages"]["township_name"] == name, "township_code"].iloc[0]
+
+
+def test_index_escapes_data_and_shows_no_personal_data(tmp_path, county):
+    county["villages"] = county["villages"].assign(village_name=INJECTED)
+    stage, readiness, rollups, problems = run_folder(tmp_path, county)
+    html = write_index_page(stage, readiness, rollups, problems, RUN, PROFILE.name).read_text(encoding="utf-8")
+    root = tinyhtml5.parse(html, namespace_html_elements=False)
+    assert not list(root.iter("img"))
+    assert INJECTED in "".join(root.itertext())
+    assert not re.search(r"(?<![0-9A-Za-z])[0-9]{17}[0-9X](?![0-9A-Za-z])", html)
+    assert not re.search(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])", html)
+    for name in county["households"]["head_name"]:
+        assert name not in html
+
+
+def test_same_run_gives_the_same_index(tmp_path, county):
+    stage, readiness, rollups, problems = run_folder(tmp_path, county)
+    first = write_index_page(stage, readiness, rollups, problems, RUN, PROFILE.name).read_bytes()
+    assert write_index_page(stage, readiness, rollups, problems, RUN, PROFILE.name).read_bytes() == first
+    assert render_index_page(index_page_context(PROFILE, RUN, county["villages"], rollups["readiness/townships.csv"],
+                                                rollups["readiness/county.csv"], problems,
+                                                run_files(stage))).encode("utf-8") == first
+
+
+def test_no_context_key_shadows_a_dict_method(tmp_path, county):
+    from tests.test_render_view_models import DICT_ATTRIBUTES, _keys
+
+    stage, readiness, rollups, problems = run_folder(tmp_path, county)
+    context = index_page_context(PROFILE, RUN, county["villages"], rollups["readiness/townships.csv"],
+                                 rollups["readiness/county.csv"], problems, run_files(stage))
+    assert not DICT_ATTRIBUTES & set(_keys(context))
