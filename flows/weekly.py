@@ -7,6 +7,7 @@ from prefect import flow, unmapped
 from evalprep.run_config import resolve_run, run_metadata
 from expectations.catalogue import DEFAULT_PROFILE
 from tasks import stage_task
+from tasks.artifacts import artifacts_task
 from tasks.assess import assess_task
 from tasks.criteria_frames import criteria_frames_task
 from tasks.departments import problem_list_task
@@ -31,11 +32,13 @@ report_task = stage_task(rendering_report, name="rendering-report")
 
 
 @flow(name="weekly-county-run")
-def weekly_county_run(inbox: str, week: str, out: str | None = None, profile: str = DEFAULT_PROFILE,
+def weekly_county_run(inbox: str | None = None, week: str | None = None, out: str | None = None, profile: str = DEFAULT_PROFILE,
                       as_of: str | None = None, townships: list[str] | None = None, villages: list[str] | None = None,
                       reference: str | None = None) -> str:
-    """One week of township submissions → readiness tables and documents under OUT/<week>/."""
+    """One week of township submissions (the inbox's newest unless given) → readiness tables and documents
+    under OUT/<week>/ (OUT/<week>-inspection-<codes>/ when narrowed to some townships or villages)."""
     config = resolve_task(inbox, week, out, profile, as_of, townships or (), villages or (), reference)
+    week = config.week
     ingest = ingest_task(config.week_dir, week, config.settings.archive_dir, config.register,
                          config.settings.max_file_bytes, config.townships, config.deadline)
     frames = criteria_frames_task(ingest.tables, config.as_of, config.profile)
@@ -49,7 +52,7 @@ def weekly_county_run(inbox: str, week: str, out: str | None = None, profile: st
     changes = changes_task(last_villages, readiness.villages)
     simulation = simulate_task(readiness, frames["surveys"], config.profile, ingest.tables["missed"])
     run = metadata_task(config, ingest.submissions)
-    stage = staging_task(config.out_dir, week, run["run_id"])
+    stage = staging_task(config.out_dir, config.folder, run["run_id"])
     write_tables_task(stage, ingest.submissions, issues, readiness,
                       {**rollups, "outliers.csv": warnings, "readiness/changes.csv": changes})
     write_validation_task(stage, validation.results)
@@ -64,4 +67,6 @@ def weekly_county_run(inbox: str, week: str, out: str | None = None, profile: st
     write_rendering_task(stage, report_task(dossiers, rollups_rendered))
     index_page_task(stage, readiness, rollups, problems, run, config.profile.name)
     record_week_task(history, config.profile.name, week, readiness)
-    return str(publish_task(stage, config.out_dir, week))
+    published = publish_task(stage, config.out_dir, config.folder)
+    artifacts_task(week, rollups["readiness/townships.csv"], changes, last_villages is not None, published)
+    return str(published)

@@ -1,0 +1,42 @@
+"""The deployments load with the right schedule and parameters; an inspection renders only its village."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import LAST_WEEK
+
+
+def test_weekly_and_inspection_deployments_load_with_their_schedule_and_parameters():
+    from flows.serve import INSPECTION, WEEKLY, deployments
+
+    weekly, inspection = deployments()
+    assert (weekly.name, inspection.name) == (WEEKLY, INSPECTION)
+    (schedule,) = weekly.schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 7 * * 1", "Asia/Shanghai")
+    assert weekly.parameters == {"inbox": None, "week": None, "profile": "xunyang-2016"}
+    assert not inspection.schedules
+    assert set(inspection.parameters) == {"townships", "villages", "week", "profile"}
+
+
+def test_the_schedule_comes_from_the_settings(monkeypatch):
+    from flows.serve import deployments
+
+    monkeypatch.setenv("EVALPREP_WEEKLY_CRON", "30 6 * * 1")
+    (schedule,) = deployments()[0].schedules
+    assert schedule.schedule.cron == "30 6 * * 1"
+
+
+@pytest.mark.slow
+def test_an_inspection_of_one_village_renders_only_that_dossier(small_run, small_county, small_manifest, tmp_path,
+                                                                 monkeypatch):
+    from flows.inspection import inspection_run
+
+    village = sorted(small_manifest["by_week"][LAST_WEEK]["villages"])[3]
+    monkeypatch.setenv("EVALPREP_INBOX", str(small_county / "inbox"))
+    published = Path(inspection_run(villages=[village], out=str(tmp_path)))
+    assert published.name == f"{LAST_WEEK}-inspection-{village}"
+    dossiers = [p.name for p in (published / "dossiers").rglob("*.pdf")]
+    assert len(dossiers) == 1 and dossiers[0].startswith(village)
+    assert (small_run / "readiness" / "villages.csv").exists()  # the week's complete output is untouched
