@@ -64,8 +64,9 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
     problems = problem_list_task(readiness, frames["projects"], config.profile)
     rollups_rendered = render_rollups_task(readiness, ingest.submissions, issues, simulation, problems, stage,
                                            config.profile.name, run, processes)
-    write_rendering_task(stage, report_task(dossiers, rollups_rendered))
-    index_page_task(stage, readiness, rollups, problems, run, config.profile.name)
+    rendering = report_task(dossiers, rollups_rendered)
+    write_rendering_task(stage, rendering)
+    index_page_task(stage, readiness, rollups, problems, rendering, run, config.profile.name)
     record_week_task(history, config.profile.name, week, readiness)
     published = publish_task(stage, config.out_dir, config.folder)
     artifacts_task(week, rollups["readiness/townships.csv"], changes, last_villages is not None, published)

@@ -41,9 +41,15 @@ def run_files(stage: Path) -> list[str]:
                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(stage).parts))
 
 
-def _link(path: str, files: set[str]) -> str | None:
-    """A relative href for a file of the run, or None when the file is not there."""
-    return quote(path) if path in files else None
+FAILED, NOT_IN_RUN = "failed", "absent"
+
+
+def _link(path: str, files: set[str], failed: set[str]) -> dict[str, str]:
+    """A relative href for a file of the run; else whether it failed to render or was not part of the run
+    (an inspection run renders only some villages)."""
+    if path in files:
+        return {"href": quote(path), "state": "ok"}
+    return {"href": "", "state": FAILED if path in failed else NOT_IN_RUN}
 
 
 def _share(done: int, target: int) -> str:
@@ -51,14 +57,17 @@ def _share(done: int, target: int) -> str:
 
 
 def index_page_context(profile: Profile, run: Mapping[str, Any], villages: pd.DataFrame, townships: pd.DataFrame,
-                       county: pd.DataFrame, problems: pd.DataFrame, files: Sequence[str]) -> dict[str, Any]:
-    """The scoreboard and every link of the index page, from the readiness roll-ups and the run's files."""
+                       county: pd.DataFrame, problems: pd.DataFrame, files: Sequence[str],
+                       rendering: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The scoreboard and every link of the index page, from the readiness roll-ups, the run's files and the
+    rendering report (documents that failed)."""
     present = set(files)
+    failed = set(rendering.loc[~rendering["ok"].astype(bool), "path"]) if rendering is not None and len(rendering) else set()
     linked: set[str] = {INDEX_PAGE}
 
-    def link(path: str) -> str | None:
+    def link(path: str) -> dict[str, str]:
         linked.add(path)
-        return _link(path, present)
+        return _link(path, present, failed | {attachment_path(f) for f in failed})
 
     total = county.iloc[0].to_dict() if len(county) else {}
     counts = villages["grade"].value_counts()
@@ -131,11 +140,11 @@ def render_index_page(context: Mapping[str, Any]) -> str:
 
 
 def write_index_page(stage: Path, readiness: Readiness, rollups: Mapping[str, pd.DataFrame], problems: pd.DataFrame,
-                     run: Mapping[str, Any], profile_name: str) -> Path:
+                     rendering: pd.DataFrame | None, run: Mapping[str, Any], profile_name: str) -> Path:
     """Write index.html into the run folder, linking the files written so far (call it last)."""
     context = index_page_context(load_profile(profile_name), run, readiness.villages,
                                  rollups["readiness/townships.csv"], rollups["readiness/county.csv"], problems,
-                                 run_files(stage))
+                                 run_files(stage), rendering)
     path = stage / INDEX_PAGE
     write_bytes_atomic(path, render_index_page(context).encode("utf-8"))
     return path

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 from urllib.parse import unquote
 
+import pandas as pd
 import pytest
 import tinyhtml5
 
@@ -23,7 +24,7 @@ INJECTED = '<img src="file:///etc/hostname">'
 
 
 def run_folder(tmp_path: Path, county: dict, failed: str | None = None) -> tuple[Path, Readiness, dict, object]:
-    """A run folder holding every document of the county (empty files), except one village's dossier."""
+    """A run folder holding every document of the county (empty files), except the dossier of `failed`."""
     readiness = Readiness(county["villages"], county["village_criteria"], county["households"])
     rollups = readiness_rollups(readiness, PROFILE.year, RUN["targets"])
     problems = department_problem_list(readiness, county["projects"], PROFILE)
@@ -56,7 +57,10 @@ def hrefs(html: str) -> list[str]:
 def test_every_link_resolves_to_a_file_of_the_run_and_every_document_is_linked(tmp_path, county):
     failed = county["villages"]["village_code"].iloc[1]
     stage, readiness, rollups, problems = run_folder(tmp_path, county, failed)
-    html = write_index_page(stage, readiness, rollups, problems, RUN, PROFILE.name).read_text(encoding="utf-8")
+    village = county["villages"].iloc[1].to_dict()
+    rendering = pd.DataFrame([{"path": dossier_path(village), "village_code": failed, "ok": False,
+                               "error": "KeyError: x", "attachment": ""}])
+    html = write_index_page(stage, readiness, rollups, problems, rendering, RUN, PROFILE.name).read_text(encoding="utf-8")
     files = [h for h in hrefs(html) if not h.startswith("#")]
     for href in files:
         assert not href.startswith(("/", "file:", "http")), href
@@ -67,7 +71,14 @@ def test_every_link_resolves_to_a_file_of_the_run_and_every_document_is_linked(t
     assert "readiness/simulation.json" in linked
     assert "validation/quality.households.json" not in linked          # GX results are for machines
     assert not any(".part" in h for h in linked)
-    assert "✘ 未生成" in html                                          # the village whose dossier failed
+    assert html.count("✘ 生成失败") == 2                              # the failed village's PDF and spreadsheet
+
+
+def test_villages_left_out_of_an_inspection_run_are_not_shown_as_failures(tmp_path, county):
+    stage, readiness, rollups, problems = run_folder(tmp_path, county, county["villages"]["village_code"].iloc[0])
+    no_failures = pd.DataFrame(columns=["path", "village_code", "ok", "error", "attachment"])
+    html = write_index_page(stage, readiness, rollups, problems, no_failures, RUN, PROFILE.name).read_text(encoding="utf-8")
+    assert "✘ 生成失败" not in html and '<span class="muted">—</span>' in html
 
 
 def test_scoreboard_counts_grades_key_villages_and_exit_households(county):
@@ -80,7 +91,7 @@ def test_scoreboard_counts_grades_key_villages_and_exit_households(county):
     assert context["exits"]["target"] == RUN["targets"]["exit_households"]
     assert [t["name"] for t in context["townships"]] == sorted(set(county["villages"]["township_name"]),
                                                                 key=lambda n: context_order(county, n))
-    assert all(t["summary"] is None for t in context["townships"])        # no files: nothing linked
+    assert all(t["summary"] == {"href": "", "state": "absent"} for t in context["townships"])   # no files
     assert len(context["departments"]) >= len(PROFILE.departments)
 
 
@@ -91,7 +102,7 @@ def context_order(county, name):
 def test_index_escapes_data_and_shows_no_personal_data(tmp_path, county):
     county["villages"] = county["villages"].assign(village_name=INJECTED)
     stage, readiness, rollups, problems = run_folder(tmp_path, county)
-    html = write_index_page(stage, readiness, rollups, problems, RUN, PROFILE.name).read_text(encoding="utf-8")
+    html = write_index_page(stage, readiness, rollups, problems, None, RUN, PROFILE.name).read_text(encoding="utf-8")
     root = tinyhtml5.parse(html, namespace_html_elements=False)
     assert not list(root.iter("img"))
     assert INJECTED in "".join(root.itertext())
@@ -103,8 +114,8 @@ def test_index_escapes_data_and_shows_no_personal_data(tmp_path, county):
 
 def test_same_run_gives_the_same_index(tmp_path, county):
     stage, readiness, rollups, problems = run_folder(tmp_path, county)
-    first = write_index_page(stage, readiness, rollups, problems, RUN, PROFILE.name).read_bytes()
-    assert write_index_page(stage, readiness, rollups, problems, RUN, PROFILE.name).read_bytes() == first
+    first = write_index_page(stage, readiness, rollups, problems, None, RUN, PROFILE.name).read_bytes()
+    assert write_index_page(stage, readiness, rollups, problems, None, RUN, PROFILE.name).read_bytes() == first
     assert render_index_page(index_page_context(PROFILE, RUN, county["villages"], rollups["readiness/townships.csv"],
                                                 rollups["readiness/county.csv"], problems,
                                                 run_files(stage))).encode("utf-8") == first

@@ -287,3 +287,15 @@ def test_injected_markup_in_a_village_name_is_text_in_the_roll_ups_too(fetched):
     assert 'src="file:///etc/hostname"' in re.sub(r"\s", "", pdf_text(data))
     reader = PdfReader(io.BytesIO(data))
     assert not any(page.images for page in reader.pages) and not reader.attachments
+
+
+def test_every_character_written_in_templates_and_view_models_has_a_glyph():
+    from pathlib import Path
+
+    from tasks.render import formatting, rollup_views, view_models, village_sections
+
+    covered = _font_characters("Noto Sans CJK SC") | _font_characters("DejaVu Sans")
+    sources = [*TEMPLATES_DIR.glob("*.j2"), *(Path(m.__file__) for m in (formatting, rollup_views, view_models,
+                                                                         village_sections))]
+    missing = {ch for path in sources for ch in path.read_text(encoding="utf-8") if ord(ch) > 127 and ord(ch) not in covered}
+    assert not missing, f"characters without a glyph (tofu): {sorted(missing)}"

@@ -637,3 +637,14 @@ def test_department_households_sheet_lists_exit_households_of_its_criteria_maske
     assert [(r["village_code"], r["household_id"][-4:], r["failing"]) for r in rows] == [
         ("A", "0001", P.criterion("H-HOUSING").label), ("C", "0004", P.criterion("H-HOUSING").label)]
     assert HEAD_ID not in str(rows) and PHONE not in str(rows)
+
+
+def test_domain_words_of_the_sections_are_template_vocabulary():
+    from evalprep.template import vocabularies
+    from tasks.render import village_sections as vs
+
+    words = vocabularies()
+    assert vs.NO_NEED in words["housing_solution"]
+    assert vs.NOT_STARTED in words["housing_progress"] and vs.NOT_STARTED in words["build_status"]
+    assert set(vs.HOUSING_DONE) <= set(words["housing_progress"])
+    assert set(vs.FINISHED_BUILDS) <= set(words["build_status"])

@@ -21,7 +21,9 @@ from tasks.render.formatting import (  # noqa: F401  (re-exported: the view mode
     redact,
 )
 from tasks.render.paths import attachment_name, dossier_path
-from tasks.render.village_sections import data_quality_section, housing_section, projects_section, trend_section
+from tasks.render.village_sections import (
+    SUBMISSION_WORDS, data_quality_section, housing_section, projects_section, trend_section,
+)
 
 MAX_GAP_ROWS = 30
 MAX_WORST_VILLAGES = 20
@@ -421,9 +423,6 @@ def grade_counts(grades: pd.Series) -> list[int]:
     return [int(counts.get(grade, 0)) for grade in GRADES]
 
 
-STATUS_WORDS = {"accepted": "已接收", "accepted_with_issues": "已接收（有问题）", "rejected": "被退回", "missing": "未报送"}
-
-
 def submission_overview(submissions: pd.DataFrame | None) -> dict[str, Any]:
     """Completeness and timeliness of the week's submissions: counts and the townships to chase."""
     if submissions is None or not len(submissions):
@@ -438,7 +437,7 @@ def submission_overview(submissions: pd.DataFrame | None) -> dict[str, Any]:
         winner = group[group["used"].map(as_flag).astype(bool)]
         late = len(winner) and not as_flag(winner.iloc[-1]["on_time"])
         if latest["status"] in ("missing", "rejected") or late or latest["status"] == "accepted_with_issues":
-            status = STATUS_WORDS.get(clean_text(latest["status"]), clean_text(latest["status"]))
+            status = SUBMISSION_WORDS.get(clean_text(latest["status"]), clean_text(latest["status"]))
             problems.append({
                 "township": clean_text(latest["township_name"]) or code,
                 "status": status + ("，逾期" if late else ""),

@@ -37,10 +37,6 @@ SUBMISSION_WORDS = {"accepted": "✔ 已接收", "accepted_with_issues": "△ �
                     "missing": "✘ 未报送"}
 
 
-def _frame(frame: pd.DataFrame | None) -> pd.DataFrame:
-    return frame if frame is not None else pd.DataFrame()
-
-
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name] if name in frame else pd.Series(pd.NA, index=frame.index, dtype="object")
 

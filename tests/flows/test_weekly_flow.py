@@ -53,3 +53,8 @@ def test_one_pdf_per_village_with_masked_ids(small_run, small_manifest):
     assert re.search(r"第\s*1\s*页\s*/\s*共\s*\d+\s*页", text)
     assert re.search(r"610928\*{8}[\dX]{4}", text)
     assert not re.search(r"(?<!\d)\d{17}[\dX](?!\d)", text)
+
+
+def test_validation_results_carry_no_id_numbers(small_run):
+    for path in (small_run / "validation").glob("*.json"):
+        assert not re.search(r"(?<!\d)\d{17}[\dX](?!\d)", path.read_text(encoding="utf-8")), path.name
