@@ -10,13 +10,11 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-import pandas as pd
 from weasyprint import HTML
 from weasyprint.text import ffi as weasyprint_ffi
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from evalprep.settings import TEMPLATES_DIR
-from expectations.catalogue import Profile
 from tasks.render.html import render_html
 from tasks.render.view_models import county_summary_context, village_dossier_context
 
@@ -93,31 +91,11 @@ def render_document(template_name: str, context: Mapping[str, Any]) -> bytes:
     return render_pdf(render_html(template_name, context))
 
 
-def render_village_dossier(
-    profile: Profile,
-    village: Mapping[str, Any],
-    criteria: pd.DataFrame,
-    households: pd.DataFrame,
-    run: Mapping[str, Any],
-    projects: pd.DataFrame | None = None,
-    issues: pd.DataFrame | None = None,
-    trend: pd.DataFrame | None = None,
-    submissions: pd.DataFrame | None = None,
-) -> bytes:
-    """The village readiness dossier (村级迎评档案) as PDF bytes."""
-    context = village_dossier_context(profile, village, criteria, households, run, projects, issues, trend, submissions)
-    return render_document(VILLAGE_DOSSIER, context)
+def render_village_dossier(*args: Any, **kwargs: Any) -> bytes:
+    """The village readiness dossier (村级迎评档案) as PDF bytes; arguments as village_dossier_context."""
+    return render_document(VILLAGE_DOSSIER, village_dossier_context(*args, **kwargs))
 
 
-def render_county_summary(
-    profile: Profile,
-    villages: pd.DataFrame,
-    households: pd.DataFrame,
-    village_criteria: pd.DataFrame,
-    run: Mapping[str, Any],
-    submissions: pd.DataFrame | None = None,
-    simulation: Mapping[str, Any] | None = None,
-) -> bytes:
-    """The county summary as PDF bytes."""
-    context = county_summary_context(profile, villages, households, village_criteria, run, submissions, simulation)
-    return render_document(COUNTY_SUMMARY, context)
+def render_county_summary(*args: Any, **kwargs: Any) -> bytes:
+    """The county summary as PDF bytes; arguments as county_summary_context."""
+    return render_document(COUNTY_SUMMARY, county_summary_context(*args, **kwargs))
