@@ -72,6 +72,27 @@ def excel_rows(tables: dict[str, Table], style: Style) -> dict[str, dict[int, in
     return out
 
 
+def defect_entry(gap, w: int, file: str, sheet: str, row: int, column: str, sheet_order: int) -> dict:
+    """One injected defect as the manifest lists it (with a sort key `_order` that sorted_defects removes)."""
+    entry = {"kind": gap.kind, "code": gap.code, "township_code": gap.township_code, "file": file, "sheet": sheet,
+             "row": row, "column": column, "village_code": gap.village_code, "fixed_in": label(gap.fix_week)}
+    for field in ("household_id", "person_id", "project_id"):
+        if getattr(gap, field):
+            entry[field] = getattr(gap, field)
+    if w in gap.value:
+        entry["value"] = gap.value[w]
+    entry["_order"] = sheet_order
+    return entry
+
+
+def sorted_defects(entries: list[dict]) -> list[dict]:
+    """Defects by file, sheet order, row, column, kind and code."""
+    entries.sort(key=lambda e: (e["file"], e["_order"], e["row"], e["column"], e["kind"], e["code"]))
+    for e in entries:
+        del e["_order"]
+    return entries
+
+
 def defects(county: County, week: str, tables: dict[str, Table], style: Style) -> list[dict]:
     w = number(week)
     names = dict(county.townships)
@@ -83,23 +104,9 @@ def defects(county: County, week: str, tables: dict[str, Table], style: Style) -
         if w not in gap.where:
             continue
         key, idx, column = gap.where[w]
-        entry = {
-            "kind": gap.kind, "code": gap.code, "township_code": gap.township_code,
-            "file": file_name(gap.township_code, names[gap.township_code], week),
-            "sheet": spec[key].name, "row": rows[key][idx], "column": spec[key].column(column).header,
-            "village_code": gap.village_code, "fixed_in": label(gap.fix_week),
-        }
-        for field in ("household_id", "person_id", "project_id"):
-            if getattr(gap, field):
-                entry[field] = getattr(gap, field)
-        if w in gap.value:
-            entry["value"] = gap.value[w]
-        entry["_order"] = order[key]
-        out.append(entry)
-    out.sort(key=lambda e: (e["file"], e["_order"], e["row"], e["column"], e["kind"], e["code"]))
-    for e in out:
-        del e["_order"]
-    return out
+        out.append(defect_entry(gap, w, file_name(gap.township_code, names[gap.township_code], week), spec[key].name,
+                                rows[key][idx], spec[key].column(column).header, order[key]))
+    return sorted_defects(out)
 
 
 def week_block(county: County, week: str, tables: dict[str, Table], truth: Assessment, style: Style,

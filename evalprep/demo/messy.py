@@ -52,9 +52,9 @@ from .forms import (SheetGrid, encrypted_workbook_bytes, not_excel_bytes, write_
                     write_grid_workbook)
 from .grid import SheetPatch, build_cover, build_sheet
 from .layout import read_townships
-from .manifest import bounds, file_name
+from .manifest import bounds, defect_entry, file_name, sorted_defects
 from .table import Table
-from .weeks import WEEKS, as_of, label, monday, number, submitted_on
+from .weeks import WEEKS, as_of, monday, number, submitted_on
 from .workbook import Style, township_rows
 
 OFFICE_TZ = ZoneInfo("Asia/Shanghai")
@@ -600,20 +600,8 @@ def located_defects(county: County, week: str, tables: dict[str, Table], built: 
         if position not in set(b.kept[key]):
             continue
         grid = b.grids[key]
-        entry = {"kind": gap.kind, "code": gap.code, "township_code": gap.township_code, "file": b.spec.name,
-                 "sheet": grid.name, "row": grid.row_of[position], "column": grid.written[column],
-                 "village_code": gap.village_code, "fixed_in": label(gap.fix_week)}
-        for attr in ("household_id", "person_id", "project_id"):
-            if getattr(gap, attr):
-                entry[attr] = getattr(gap, attr)
-        if w in gap.value:
-            entry["value"] = gap.value[w]
-        entry["_order"] = order[key]
-        out.append(entry)
-    out.sort(key=lambda e: (e["file"], e["_order"], e["row"], e["column"], e["kind"], e["code"]))
-    for e in out:
-        del e["_order"]
-    return out
+        out.append(defect_entry(gap, w, b.spec.name, grid.name, grid.row_of[position], grid.written[column], order[key]))
+    return sorted_defects(out)
 
 
 def file_entry(b: Built, used: bool, week: str) -> dict:
