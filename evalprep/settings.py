@@ -19,6 +19,7 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     deadline_day: int = 1  # days after the Sunday that ends the week
     deadline_time: str = "12:00"  # Asia/Shanghai
+    document_store_days: float = 28  # EVALPREP_DOCUMENT_STORE_DAYS: stored documents unused this long are removed
     county_name: str = "旬阳县"
     county_code: str = "610928"
 
@@ -62,4 +63,5 @@ def load_settings() -> Settings:
         timezone=env.get("EVALPREP_TIMEZONE", "Asia/Shanghai"),
         deadline_day=int(env.get("EVALPREP_DEADLINE_DAY", "1")),
         deadline_time=env.get("EVALPREP_DEADLINE_TIME", "12:00"),
+        document_store_days=float(env.get("EVALPREP_DOCUMENT_STORE_DAYS", "28")),
     )

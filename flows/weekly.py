@@ -11,11 +11,15 @@ from tasks.artifacts import artifacts_task
 from tasks.assess import assess_task
 from tasks.criteria_frames import criteria_frames_task
 from tasks.departments import problem_list_task
-from tasks.dossiers import render_batch_task, render_rollups_task, rendering_report, township_batches, trend_task
+from tasks.document_store import prune_task
+from tasks.dossiers import (
+    dossier_count, render_batch_task, render_rollups_task, rendering_report, township_batches, trend_task,
+)
 from tasks.history import changes_task, previous_task, record_week_task
 from tasks.index_page import index_page_task
 from tasks.ingest import ingest_task
 from tasks.outliers import outliers_task
+from tasks.progress import start_progress_task
 from tasks.quality_issues import merge_issues_task
 from tasks.rollups import rollups_task
 from tasks.simulate import simulate_task
@@ -29,6 +33,7 @@ metadata_task = stage_task(run_metadata, name="run-metadata")
 staging_task = stage_task(staging_dir, name="staging")
 batches_task = stage_task(township_batches, name="plan-dossiers")
 report_task = stage_task(rendering_report, name="rendering-report")
+total_task = stage_task(dossier_count, name="count-dossiers")
 
 
 @flow(name="weekly-county-run")
@@ -60,7 +65,9 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
     trend = trend_task(history, config.profile.name, week, readiness)
     batches = batches_task(readiness, config.villages, frames["projects"], issues, trend, ingest.submissions)
     processes = config.settings.render_processes
-    dossiers = render_batch_task.map(batches, unmapped(stage), config.profile.name, unmapped(run), processes)
+    progress = start_progress_task(batches)
+    dossiers = render_batch_task.map(batches, unmapped(stage), config.profile.name, unmapped(run), processes,
+                                     unmapped(progress), unmapped(total_task(batches)))
     problems = problem_list_task(readiness, frames["projects"], config.profile)
     rollups_rendered = render_rollups_task(readiness, ingest.submissions, issues, simulation, problems, stage,
                                            config.profile.name, run, processes)
@@ -69,5 +76,6 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
     index_page_task(stage, readiness, rollups, problems, rendering, run, config.profile.name)
     record_week_task(history, config.profile.name, week, readiness)
     published = publish_task(stage, config.out_dir, config.folder)
-    artifacts_task(week, rollups["readiness/townships.csv"], changes, last_villages is not None, published)
+    prune_task(config.out_dir, config.settings.document_store_days, wait_for=[published])
+    artifacts_task(week, rollups["readiness/townships.csv"], changes, last_villages is not None, published, rendering)
     return str(published)

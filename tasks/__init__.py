@@ -1,14 +1,65 @@
-"""Pipeline stages: pure functions over DataFrames, each wrapped once as a thin Prefect task."""
+"""Pipeline stages: pure functions over DataFrames, each wrapped once as a thin Prefect task.
+
+`direct_calls()` runs the same flow body with every stage called as the plain function (no Prefect run, no
+API), which is how the benchmarks measure what orchestration costs."""
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, Callable
 
 import evalprep  # noqa: F401  (telemetry off before Prefect is imported)
-from prefect import task
+from prefect import Task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import unmapped
+
+_DIRECT = contextvars.ContextVar("evalprep_direct_calls", default=False)
 
 
-def stage_task(fn: Callable[..., Any], name: str, **options: Any):
-    """A Prefect task over a pure stage function. No input hashing: the inputs are large DataFrames,
-    and incremental reruns are keyed by content hashes of their own."""
-    return task(fn, name=name, cache_policy=NO_CACHE, **options)
+@contextmanager
+def direct_calls() -> Iterator[None]:
+    """Within this block, stage tasks are plain function calls (maps run in threads, as Prefect's default
+    runner does) and tasks that only talk to Prefect (artifacts, progress) are skipped."""
+    token = _DIRECT.set(True)
+    try:
+        yield
+    finally:
+        _DIRECT.reset(token)
+
+
+class StageTask(Task):
+    """A Prefect task that is a plain call inside `direct_calls()`."""
+
+    prefect_only = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not _DIRECT.get():
+            return super().__call__(*args, **kwargs)
+        kwargs.pop("wait_for", None)
+        return None if self.prefect_only else self.fn(*args, **kwargs)
+
+    def map(self, *args: Any, **kwargs: Any) -> Any:
+        if not _DIRECT.get():
+            return super().map(*args, **kwargs)
+        kwargs.pop("wait_for", None)
+        mapped = [a for a in (*args, *kwargs.values()) if not isinstance(a, unmapped)]
+        count = len(mapped[0]) if mapped else 0
+
+        def item(value: Any, index: int) -> Any:
+            return value.value if isinstance(value, unmapped) else value[index]
+
+        calls = [([item(a, i) for a in args], {k: item(v, i) for k, v in kwargs.items()}) for i in range(count)]
+        context = contextvars.copy_context()
+        with ThreadPoolExecutor(max(count, 1)) as pool:
+            return list(pool.map(lambda call: context.copy().run(self.fn, *call[0], **call[1]), calls))
+
+
+def stage_task(fn: Callable[..., Any], name: str, prefect_only: bool = False, **options: Any) -> StageTask:
+    """A Prefect task over a pure stage function. No input hashing: the inputs are large DataFrames, and
+    incremental reruns are keyed by content hashes of their own (tasks/document_store.py). `prefect_only`:
+    the stage only reports to Prefect (artifacts), so a direct run skips it."""
+    stage = StageTask(fn, name=name, cache_policy=NO_CACHE, **options)
+    stage.prefect_only = prefect_only
+    return stage

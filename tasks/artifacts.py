@@ -7,6 +7,7 @@ import pandas as pd
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from tasks import stage_task
+from tasks.dossiers import rendering_summary
 
 SCOREBOARD_COLUMNS = {"township_name": "乡镇", "villages": "村数", "villages_未达标": "未达标", "villages_合格": "合格",
                       "villages_优秀": "优秀", "key_villages_ready": "重点村达标", "key_villages": "重点村",
@@ -38,14 +39,16 @@ def changes_markdown(week: str, changes: pd.DataFrame, previous_week_known: bool
 
 
 def publish_artifacts(week: str, townships: pd.DataFrame, changes: pd.DataFrame, previous_week_known: bool,
-                      run_folder: Path) -> None:
+                      run_folder: Path, rendering: pd.DataFrame) -> None:
     """Table, markdown and link artifacts on the current flow run."""
     create_table_artifact(key="county-scoreboard", table=scoreboard_rows(townships), description=f"{week} 全县迎评记分板")
     create_markdown_artifact(key="changes-since-last-week", markdown=changes_markdown(week, changes, previous_week_known),
                              description="与上周相比的变化")
+    create_markdown_artifact(key="documents-this-run", markdown=f"# {week} 文档\n\n{rendering_summary(rendering)}",
+                             description="本次新生成、沿用和失败的文档")
     index = run_folder / "index.html"
     create_link_artifact(key="run-documents", link=index.resolve().as_uri(), link_text=f"{week} 全部档案（index.html）",
                          description="本次运行的全部文档")
 
 
-artifacts_task = stage_task(publish_artifacts, name="artifacts", retries=2, retry_delay_seconds=2)
+artifacts_task = stage_task(publish_artifacts, name="artifacts", prefect_only=True, retries=2, retry_delay_seconds=2)

@@ -104,7 +104,7 @@ def village_attachment(context: Mapping[str, Any]) -> list[Sheet]:
     return [
         _about(context["document"], [("村", f"{cover['township']} {cover['village']}（{cover['village_code']}）"),
                                      ("评定", cover["grade"]), ("数据截止", cover["as_of"]),
-                                     ("运行编号", cover["run_id"])]),
+                                     ("文档编号", cover["document_id"])]),
         Sheet("不达标户", HOUSEHOLD_GAP_COLUMNS, context["household_gaps"]["complete"]),
         Sheet("住房", HOUSING_COLUMNS, context["housing"]["complete"]),
         Sheet("双七项目", PROJECT_COLUMNS, context["projects"]["complete"]),

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pandas as pd
 
 from expectations.catalogue import Profile, load_profile
 from tasks import stage_task
 from tasks.assess import Readiness
+from tasks.document_store import DocumentStore, document_key
+from tasks.progress import report_progress, run_logger
 from tasks.departments import department_names, village_blockers, villages_turned_by
 from tasks.history import village_trend
 from tasks.render.paths import (  # noqa: F401  (dossier_path and safe_name are part of this module's API)
@@ -27,6 +31,7 @@ TREND_FIELDS = ["village_code", "grade", "failing_criteria", "satisfaction_rate"
 
 _POOL: ProcessPoolExecutor | None = None
 _POOL_SIZE = 0
+_POOL_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ class Rendered:
     seconds: float
     error: str = ""
     attachment: str = ""
+    document_id: str = ""
+    reused: bool = False
 
 
 # ------------------------------------------------------------------------------------------------- planning
@@ -91,6 +98,10 @@ def township_batches(readiness: Readiness, villages: tuple[str, ...] = (), proje
     return [batches[t] for t in sorted(batches)]
 
 
+def dossier_count(batches: list[list[DocumentJob]]) -> int:
+    return sum(len(batch) for batch in batches)
+
+
 def rollup_jobs(readiness: Readiness, submissions: pd.DataFrame, issues: pd.DataFrame, simulation: dict[str, Any],
                 problems: pd.DataFrame, profile: Profile) -> list[DocumentJob]:
     """The county summary, one summary per township and one problem list per department."""
@@ -99,12 +110,13 @@ def rollup_jobs(readiness: Readiness, submissions: pd.DataFrame, issues: pd.Data
         "village_criteria": readiness.village_criteria, "submissions": submissions, "simulation": simulation})]
     households, no_households = _by(readiness.households, "township_code")
     issues_by, no_issues = _by(issues, "township_code")
+    submissions_by, no_submissions = _by(submissions, "township_code")
     criteria = readiness.village_criteria
     for (code, name), villages in readiness.villages.groupby(["township_code", "township_name"], sort=True):
         jobs.append(DocumentJob(TOWNSHIP, township_summary_path(code, name), {
             "villages": villages, "households": households.get(code, no_households),
             "village_criteria": criteria[criteria["village_code"].isin(villages["village_code"])],
-            "submissions": submissions, "issues": issues_by.get(code, no_issues)}))
+            "submissions": submissions_by.get(code, no_submissions), "issues": issues_by.get(code, no_issues)}))
     blockers = village_blockers(readiness.villages, profile)
     items_by, no_items = _by(problems, "department")
     for department in department_names(profile, problems):
@@ -132,12 +144,14 @@ def _warm_up() -> None:
 def render_pool(processes: int) -> ProcessPoolExecutor:
     """One long-lived pool per process (spawned: a fork of a process with Prefect's threads can hang)."""
     global _POOL, _POOL_SIZE
-    if _POOL is None or _POOL_SIZE != processes:
-        if _POOL is not None:
-            _POOL.shutdown()
-        _POOL = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up)
-        _POOL_SIZE = processes
-    return _POOL
+    with _POOL_LOCK:  # two runs in one process (a weekly run and an inspection) share the pool
+        if _POOL is None or _POOL_SIZE != processes:
+            if _POOL is not None:
+                _POOL.shutdown()
+            _POOL = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_warm_up)
+            _POOL_SIZE = processes
+        return _POOL
 
 
 def _views() -> dict[str, tuple[Any, str, Any]]:
@@ -155,35 +169,78 @@ def _views() -> dict[str, tuple[Any, str, Any]]:
     }
 
 
-def render_job(job: DocumentJob, stage: Path, profile_name: str, run: dict[str, Any]) -> Rendered:
-    """View model → HTML → PDF (and the spreadsheet beside it), both written only when both are built."""
+ATTACHED = (VILLAGE, DEPARTMENT)  # kinds with a spreadsheet beside the PDF
+
+
+def _suffixes(job: DocumentJob) -> tuple[str, ...]:
+    return (".pdf", ".xlsx") if job.kind in ATTACHED else (".pdf",)
+
+
+def render_job(job: DocumentJob, store_root: Path, key: str, profile_name: str, run: dict[str, Any]) -> Rendered:
+    """View model → HTML → PDF (and the spreadsheet beside it) into the document store under `key`; the
+    document prints the first 12 digits of its key as its id (the run id would change it with any
+    township's resubmission)."""
     from tasks.attachments import xlsx_bytes
-    from tasks.render.pdf import render_document, write_atomic
+    from tasks.render.pdf import render_document
 
     started = time.perf_counter()
-    attachment = ""
+    store = DocumentStore(store_root)
+    run = {**run, "document_id": key[:12]}
     try:
         build, template, sheets = _views()[job.kind]
         context = build(load_profile(profile_name), run=run, **job.args)
         pdf = render_document(template, context)
-        if sheets is not None:
-            attachment = attachment_path(job.path)
-            write_atomic(stage / attachment, xlsx_bytes(sheets(context), context["document"], run["as_of"]))
-        write_atomic(stage / job.path, pdf)
+        attachment = xlsx_bytes(sheets(context), context["document"], run["as_of"]) if sheets is not None else None
     except Exception as exc:  # one document's failure is reported; the others go on
-        return Rendered(job.path, job.village_code, False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
-    return Rendered(job.path, job.village_code, True, time.perf_counter() - started, attachment=attachment)
+        return Rendered(job.path, job.village_code, False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}",
+                        document_id=key[:12])
+    if attachment is not None:
+        store.put(key, ".xlsx", attachment)
+    store.put(key, ".pdf", pdf)
+    return Rendered(job.path, job.village_code, True, time.perf_counter() - started, document_id=key[:12])
+
+
+def _place(job: DocumentJob) -> str:
+    """Township · village (or the roll-up's name) for log lines."""
+    village = job.args.get("village")
+    if isinstance(village, dict):
+        return f"{village.get('township_name', '')} · {village.get('village_name', '')}（{job.village_code}）"
+    return job.path
 
 
 def render_jobs(jobs: list[DocumentJob], stage: Path, profile_name: str, run: dict[str, Any],
-                processes: int) -> list[Rendered]:
-    """Render a batch of documents in the shared worker pool; with processes=0 in this process (on a Dask
-    worker, whose processes are the pool)."""
+                processes: int, progress: UUID | None = None, total: int = 0) -> list[Rendered]:
+    """Render a batch of documents whose content hash is not in the store yet, in the shared worker pool
+    (processes=0: in this process, as on a Dask worker whose processes are the pool), then link every
+    document of the batch from the store into the run's staging folder. The store sits beside the staging
+    folder, in the output folder, so every run writing there shares it."""
+    store_root = stage.parent
+    store = DocumentStore(store_root)
+    log = run_logger()
+    keyed = [(job, document_key(job.kind, job.path, job.args, profile_name, run)) for job in jobs]
+    todo = [(job, key) for job, key in keyed if not store.has(key, _suffixes(job))]
     if processes <= 0:
-        return [render_job(job, stage, profile_name, run) for job in jobs]
-    pool = render_pool(processes)
-    futures: list[Future] = [pool.submit(render_job, job, stage, profile_name, run) for job in jobs]
-    return [f.result() for f in futures]
+        fresh = [render_job(job, store_root, key, profile_name, run) for job, key in todo]
+    else:
+        pool = render_pool(processes)
+        futures: list[Future] = [pool.submit(render_job, job, store_root, key, profile_name, run) for job, key in todo]
+        fresh = [f.result() for f in futures]
+    rendered = {r.path: r for r in fresh}
+    results = []
+    for job, key in keyed:
+        result = rendered.get(job.path) or Rendered(job.path, job.village_code, True, 0.0, document_id=key[:12], reused=True)
+        if result.ok:
+            store.link(key, ".pdf", stage / job.path)
+            if job.kind in ATTACHED:
+                result = replace(result, attachment=attachment_path(job.path))
+                store.link(key, ".xlsx", stage / result.attachment)
+            log.info("%s：%s", _place(job), "未变化，沿用上次生成的文档" if result.reused else f"已生成（{result.seconds:.1f} 秒）")
+        else:
+            log.error("%s：生成失败，%s", _place(job), result.error)
+        results.append(result)
+    if total:
+        report_progress(progress, stage, total)
+    return results
 
 
 def render_rollups(readiness: Readiness, submissions: pd.DataFrame, issues: pd.DataFrame, simulation: dict[str, Any],
@@ -195,7 +252,8 @@ def render_rollups(readiness: Readiness, submissions: pd.DataFrame, issues: pd.D
 
 
 def rendering_report(*results: list[Rendered] | list[list[Rendered]]) -> pd.DataFrame:
-    """One row per document: path, village, ok, seconds, error, attachment (the spreadsheet beside it)."""
+    """One row per document: path, village, ok, seconds, error, attachment (the spreadsheet beside it),
+    document id (its content hash) and whether it was reused from the store."""
     flat: list[Rendered] = []
 
     def collect(item: Any) -> None:
@@ -206,7 +264,24 @@ def rendering_report(*results: list[Rendered] | list[list[Rendered]]) -> pd.Data
                 collect(inner)
 
     collect(results)
-    return pd.DataFrame([r.__dict__ for r in flat], columns=["path", "village_code", "ok", "seconds", "error", "attachment"])
+    report = pd.DataFrame([r.__dict__ for r in flat], columns=["path", "village_code", "ok", "seconds", "error",
+                                                                "attachment", "document_id", "reused"])
+    run_logger().info(rendering_summary(report).splitlines()[0])
+    return report
+
+
+def rendering_summary(report: pd.DataFrame) -> str:
+    """What the run did with its documents, in Markdown: one line of counts, then the documents it rendered
+    anew and those that failed (a rerun with unchanged inputs says that it rendered nothing)."""
+    fresh = report[report["ok"] & ~report["reused"].astype(bool)]
+    failed = report[~report["ok"]]
+    reused = int(report["reused"].sum())
+    if fresh.empty and failed.empty:
+        return f"输入未变化：{reused} 份文档全部沿用上次生成的文件，本次没有重新生成任何文档。\n"
+    lines = [f"本次新生成 {len(fresh)} 份文档，未变化沿用 {reused} 份，生成失败 {len(failed)} 份。", ""]
+    lines += [f"- 新生成：{path}" for path in sorted(fresh["path"])]
+    lines += [f"- 失败：{row.path}（{row.error}）" for row in failed.sort_values("path").itertuples()]
+    return "\n".join(lines) + "\n"
 
 
 trend_task = stage_task(weekly_trend, name="weekly-trend")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from evalprep.locks import exclusive
 from evalprep.weeks import parse_week
 from tasks import stage_task
 from tasks.assess import Readiness
@@ -49,8 +50,9 @@ def record_week(history_dir: Path, profile: str, week: str, readiness: Readiness
     villages = _joined(readiness.villages[VILLAGE_FIELDS])
     villages["is_key_village"] = villages["is_key_village"].astype(bool)
     households = _joined(readiness.households[HOUSEHOLD_FIELDS])
-    _upsert(folder / "villages.parquet", villages, "village_code")
-    _upsert(folder / "households.parquet", households, "household_id")
+    with exclusive(folder.parent / ".history.lock"):  # an inspection may record the same week meanwhile
+        _upsert(folder / "villages.parquet", villages, "village_code")
+        _upsert(folder / "households.parquet", households, "household_id")
     return folder
 
 

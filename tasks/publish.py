@@ -4,10 +4,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from evalprep.locks import exclusive
 from tasks import stage_task
 
 from tasks.assess import Readiness
@@ -67,21 +69,23 @@ def write_run_tables(stage: Path, submissions: pd.DataFrame, issues: pd.DataFram
 
 
 def staging_dir(out_dir: Path, week: str, run_id: str) -> Path:
-    """A private folder for one run; nothing outside it changes until publish_run."""
-    stage = out_dir / f".staging-{week}-{run_id}-{os.getpid()}"
-    if stage.exists():
-        shutil.rmtree(stage)
-    stage.mkdir(parents=True)
+    """A private folder for one run (unique even for two identical runs at the same time, in one process or
+    two); nothing outside it changes until publish_run."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".staging-{week}-{run_id}-", dir=out_dir))
+    stage.chmod(0o755)  # published as is: readable like any other folder
     return stage
 
 
 def publish_run(stage: Path, out_dir: Path, week: str) -> Path:
-    """Swap the staged run in as OUT/<week>; the previous one is removed only after the swap."""
+    """Swap the staged run in as OUT/<week>, one run at a time; the previous one is removed after the swap.
+    Two runs publishing the same folder at the same time: the later one wins whole, never a mix."""
     target = out_dir / week
-    retired = out_dir / f".retired-{week}-{os.getpid()}"
-    if target.exists():
-        os.replace(target, retired)
-    os.replace(stage, target)
+    with exclusive(out_dir / ".publish.lock"):
+        retired = Path(tempfile.mkdtemp(prefix=f".retired-{week}-", dir=out_dir))
+        if target.exists():
+            os.replace(target, retired / week)
+        os.replace(stage, target)
     shutil.rmtree(retired, ignore_errors=True)
     return target
 
@@ -113,8 +117,9 @@ def write_validation_results(stage: Path, results: dict[str, dict]) -> None:
 
 
 def write_rendering(stage: Path, report: pd.DataFrame) -> None:
-    """rendering.csv: every document, whether it rendered, how long it took, and why not."""
-    write_csv(stage / "rendering.csv", report.sort_values("path").drop(columns=["seconds"]))
+    """rendering.csv: every document, whether it rendered and why not, its spreadsheet and document id (the
+    same whether this run rendered it or reused it, so that same inputs give the same file)."""
+    write_csv(stage / "rendering.csv", report.sort_values("path").drop(columns=["seconds", "reused"]))
 
 
 write_validation_task = stage_task(write_validation_results, name="write-validation-results")

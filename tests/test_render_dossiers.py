@@ -14,6 +14,7 @@ from tasks.dossiers import (
     COUNTY, DEPARTMENT, TOWNSHIP, VILLAGE, DocumentJob, Rendered, render_job, render_jobs, rendering_report,
     rollup_jobs, township_batches, weekly_trend,
 )
+from tasks.document_store import DocumentStore
 from tasks.history import record_week
 from tasks.render.preview import RUN, sample_county
 
@@ -75,25 +76,27 @@ def test_roll_up_jobs_are_the_county_every_township_and_every_department():
             assert set(job.args["items"]["department"]) <= {job.args["department"]}
 
 
-def test_a_document_that_fails_is_reported_and_leaves_no_file(tmp_path):
+def test_a_document_that_fails_is_reported_and_stores_nothing(tmp_path):
     batch = township_batches(READINESS, (), COUNTY_FRAMES["projects"], COUNTY_FRAMES["issues"], COUNTY_FRAMES["trend"],
                              COUNTY_FRAMES["submissions"])[0]
     good = batch[0]
     broken = DocumentJob(VILLAGE, "dossiers/x/broken.pdf", {**good.args, "households": pd.DataFrame()}, "broken")
-    failed = render_job(broken, tmp_path, PROFILE.name, RUN)
+    failed = render_job(broken, tmp_path, "b" * 64, PROFILE.name, RUN)
     assert not failed.ok and failed.error.startswith("KeyError") and failed.village_code == "broken"
-    assert not (tmp_path / "dossiers" / "x").exists()
-    done = render_job(good, tmp_path, PROFILE.name, RUN)
-    assert done.ok and done.attachment == good.path.replace(".pdf", ".xlsx")
-    assert PdfReader(io.BytesIO((tmp_path / good.path).read_bytes())).pages
-    assert (tmp_path / done.attachment).stat().st_size > 0
+    store = DocumentStore(tmp_path)
+    assert not store.root.exists()
+    done = render_job(good, tmp_path, "a" * 64, PROFILE.name, RUN)
+    assert done.ok and done.document_id == "a" * 12 and store.has("a" * 64, (".pdf", ".xlsx"))
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(store.path("a" * 64, ".pdf").read_bytes())).pages)
+    assert "文档编号 aaaaaaaaaaaa" in text and RUN["run_id"] not in text
 
 
 def test_rendering_report_flattens_batches_and_roll_ups():
     one = Rendered("a.pdf", "1", True, 1.0)
     report = rendering_report([[one], [one, one]], [Rendered("county.pdf", "", False, 0.5, "boom")])
     assert list(report["path"]) == ["a.pdf", "a.pdf", "a.pdf", "county.pdf"]
-    assert list(report.columns) == ["path", "village_code", "ok", "seconds", "error", "attachment"]
+    assert list(report.columns) == ["path", "village_code", "ok", "seconds", "error", "attachment", "document_id",
+                                    "reused"]
 
 
 @pytest.mark.slow
@@ -101,7 +104,14 @@ def test_documents_render_in_the_worker_pool_and_a_failure_does_not_stop_the_oth
     batch = township_batches(READINESS, (), COUNTY_FRAMES["projects"], COUNTY_FRAMES["issues"], COUNTY_FRAMES["trend"],
                              COUNTY_FRAMES["submissions"])[0]
     broken = DocumentJob(VILLAGE, "dossiers/x/broken.pdf", {**batch[0].args, "criteria": None}, "broken")
-    results = render_jobs([broken, *batch], tmp_path, PROFILE.name, RUN, processes=1)
+    stage = tmp_path / "stage"
+    results = render_jobs([broken, *batch], stage, PROFILE.name, RUN, processes=1)
     assert [r.ok for r in results] == [False] + [True] * len(batch)
+    assert not any(r.reused for r in results)
     for job in batch:
-        assert (tmp_path / job.path).exists()
+        assert (stage / job.path).exists() and (stage / job.path).with_suffix(".xlsx").exists()
+    assert not (stage / broken.path).exists()
+    again = render_jobs([broken, *batch], tmp_path / "stage-2", PROFILE.name, RUN, processes=1)
+    assert [r.reused for r in again] == [False] + [True] * len(batch)  # a failed document is tried again
+    for job in batch:
+        assert (tmp_path / "stage-2" / job.path).read_bytes() == (stage / job.path).read_bytes()

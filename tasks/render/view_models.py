@@ -38,6 +38,12 @@ def source_numbers(profile: Profile) -> dict[str, int]:
     return {text: number for number, text in enumerate(dict.fromkeys(texts), start=1)}
 
 
+def document_id(run: Mapping[str, Any]) -> str:
+    """The id a document prints: its content hash (same data, same id, whatever else the run changed); the
+    run id when rendered outside a run."""
+    return run.get("document_id") or run["run_id"]
+
+
 def document_furniture(profile: Profile, run: Mapping[str, Any], kind: str, place: list[str]) -> dict[str, str]:
     """Page furniture: running header and footer strings, PDF title and author."""
     return {
@@ -45,7 +51,7 @@ def document_furniture(profile: Profile, run: Mapping[str, Any], kind: str, plac
         "kind": kind,
         "author": run["county"],
         "header": " · ".join([run["county"], *place, run["week"]]),
-        "footer": f"数据截止 {format_date(run['as_of'])} · {profile.label} · 运行编号 {run['run_id']}",
+        "footer": f"数据截止 {format_date(run['as_of'])} · {profile.label} · 文档编号 {document_id(run)}",
     }
 
 
@@ -378,7 +384,7 @@ def village_dossier_context(
         "as_of": format_date(as_of),
         "generated_on": format_date(run["generated_on"]),
         "week": run["week"],
-        "run_id": run["run_id"],
+        "document_id": document_id(run),
         "profile": profile.label,
         "veto_failing": "、".join(r["label"] for r in failing_rows if r["veto"]) or "无",
         "other_failing": "、".join(r["label"] for r in failing_rows if not r["veto"]) or "无",
@@ -614,7 +620,7 @@ def county_summary_context(
             "week": run["week"],
             "as_of": format_date(as_of),
             "generated_on": format_date(run["generated_on"]),
-            "run_id": run["run_id"],
+            "document_id": document_id(run),
             "profile": profile.label,
             "evaluation_date": format_date(profile.evaluation_date),
             "days_left": (profile.evaluation_date - as_of).days,
