@@ -40,6 +40,13 @@ class RunConfig:
         return f"{self.week}-inspection-{scope}"
 
     @property
+    def rollups(self) -> str:
+        """Which roll-ups the run renders: all of them for the county ("county"); for an inspection of some
+        townships only theirs ("townships"), whose data it read whole; none for an inspection of some villages
+        ("none"): a county summary or department list of a narrowed run would count part of the county."""
+        return "none" if self.villages else "townships" if self.townships else "county"
+
+    @property
     def deadline(self) -> Deadline:
         return Deadline(self.settings.deadline_day, self.settings.deadline_time)
 

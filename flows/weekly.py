@@ -70,7 +70,7 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
                                      unmapped(progress), unmapped(total_task(batches)))
     problems = problem_list_task(readiness, frames["projects"], config.profile)
     rollups_rendered = render_rollups_task(readiness, ingest.submissions, issues, simulation, problems, stage,
-                                           config.profile.name, run, processes)
+                                           config.profile.name, run, processes, config.rollups)
     rendering = report_task(dossiers, rollups_rendered)
     write_rendering_task(stage, rendering)
     index_page_task(stage, readiness, rollups, problems, rendering, run, config.profile.name)

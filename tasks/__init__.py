@@ -5,6 +5,7 @@ API), which is how the benchmarks measure what orchestration costs."""
 from __future__ import annotations
 
 import contextvars
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -14,17 +15,20 @@ import evalprep  # noqa: F401  (telemetry off before Prefect is imported)
 from prefect import Task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import unmapped
+from prefect.utilities.collections import isiterable
 
-_DIRECT = contextvars.ContextVar("evalprep_direct_calls", default=False)
+_DIRECT: contextvars.ContextVar[list | None] = contextvars.ContextVar("evalprep_direct_calls", default=None)
 
 
 @contextmanager
-def direct_calls() -> Iterator[None]:
+def direct_calls() -> Iterator[list[tuple[str, float]]]:
     """Within this block, stage tasks are plain function calls (maps run in threads, as Prefect's default
-    runner does) and tasks that only talk to Prefect (artifacts, progress) are skipped."""
-    token = _DIRECT.set(True)
+    runner does) and tasks that only talk to Prefect (artifacts, progress) are skipped. Yields the list of
+    (task name, seconds) the calls add to."""
+    timings: list[tuple[str, float]] = []
+    token = _DIRECT.set(timings)
     try:
-        yield
+        yield timings
     finally:
         _DIRECT.reset(token)
 
@@ -35,25 +39,35 @@ class StageTask(Task):
     prefect_only = False
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not _DIRECT.get():
+        timings = _DIRECT.get()
+        if timings is None:
             return super().__call__(*args, **kwargs)
         kwargs.pop("wait_for", None)
-        return None if self.prefect_only else self.fn(*args, **kwargs)
+        started = time.perf_counter()
+        result = None if self.prefect_only else self.fn(*args, **kwargs)
+        timings.append((self.name, time.perf_counter() - started))
+        return result
 
     def map(self, *args: Any, **kwargs: Any) -> Any:
-        if not _DIRECT.get():
+        timings = _DIRECT.get()
+        if timings is None:
             return super().map(*args, **kwargs)
         kwargs.pop("wait_for", None)
-        mapped = [a for a in (*args, *kwargs.values()) if not isinstance(a, unmapped)]
+        started = time.perf_counter()
+        mapped = [a for a in (*args, *kwargs.values()) if isiterable(a) and not isinstance(a, unmapped)]
         count = len(mapped[0]) if mapped else 0
 
-        def item(value: Any, index: int) -> Any:
-            return value.value if isinstance(value, unmapped) else value[index]
+        def item(value: Any, index: int) -> Any:  # Prefect's rules: unmapped and non-iterables go to every call
+            if isinstance(value, unmapped):
+                return value.value
+            return value[index] if isiterable(value) else value
 
         calls = [([item(a, i) for a in args], {k: item(v, i) for k, v in kwargs.items()}) for i in range(count)]
         context = contextvars.copy_context()
         with ThreadPoolExecutor(max(count, 1)) as pool:
-            return list(pool.map(lambda call: context.copy().run(self.fn, *call[0], **call[1]), calls))
+            results = list(pool.map(lambda call: context.copy().run(self.fn, *call[0], **call[1]), calls))
+        timings.append((self.name, time.perf_counter() - started))
+        return results
 
 
 def stage_task(fn: Callable[..., Any], name: str, prefect_only: bool = False, **options: Any) -> StageTask:

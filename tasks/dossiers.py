@@ -103,8 +103,11 @@ def dossier_count(batches: list[list[DocumentJob]]) -> int:
 
 
 def rollup_jobs(readiness: Readiness, submissions: pd.DataFrame, issues: pd.DataFrame, simulation: dict[str, Any],
-                problems: pd.DataFrame, profile: Profile) -> list[DocumentJob]:
-    """The county summary, one summary per township and one problem list per department."""
+                problems: pd.DataFrame, profile: Profile, scope: str = "county") -> list[DocumentJob]:
+    """The county summary, one summary per township and one problem list per department (scope "county");
+    only the township summaries ("townships"); nothing ("none"), see RunConfig.rollups."""
+    if scope == "none":
+        return []
     jobs = [DocumentJob(COUNTY, COUNTY_SUMMARY, {
         "villages": readiness.villages, "households": readiness.households,
         "village_criteria": readiness.village_criteria, "submissions": submissions, "simulation": simulation})]
@@ -117,6 +120,8 @@ def rollup_jobs(readiness: Readiness, submissions: pd.DataFrame, issues: pd.Data
             "villages": villages, "households": households.get(code, no_households),
             "village_criteria": criteria[criteria["village_code"].isin(villages["village_code"])],
             "submissions": submissions_by.get(code, no_submissions), "issues": issues_by.get(code, no_issues)}))
+    if scope == "townships":
+        return jobs[1:]
     blockers = village_blockers(readiness.villages, profile)
     items_by, no_items = _by(problems, "department")
     for department in department_names(profile, problems):
@@ -245,9 +250,10 @@ def render_jobs(jobs: list[DocumentJob], stage: Path, profile_name: str, run: di
 
 def render_rollups(readiness: Readiness, submissions: pd.DataFrame, issues: pd.DataFrame, simulation: dict[str, Any],
                    problems: pd.DataFrame, stage: Path, profile_name: str, run: dict[str, Any],
-                   processes: int) -> list[Rendered]:
-    """County summary, township summaries and department problem lists, in the shared worker pool."""
-    jobs = rollup_jobs(readiness, submissions, issues, simulation, problems, load_profile(profile_name))
+                   processes: int, scope: str = "county") -> list[Rendered]:
+    """County summary, township summaries and department problem lists (as far as `scope` goes), in the
+    shared worker pool."""
+    jobs = rollup_jobs(readiness, submissions, issues, simulation, problems, load_profile(profile_name), scope)
     return render_jobs(jobs, stage, profile_name, run, processes)
 
 

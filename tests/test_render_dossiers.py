@@ -72,8 +72,17 @@ def test_roll_up_jobs_are_the_county_every_township_and_every_department():
             codes = set(job.args["villages"]["village_code"])
             assert set(job.args["village_criteria"]["village_code"]) == codes
             assert set(job.args["households"]["village_code"]) <= codes
+            assert set(job.args["submissions"]["township_code"]) <= {job.args["villages"]["township_code"].iloc[0]}
         if job.kind == DEPARTMENT:
             assert set(job.args["items"]["department"]) <= {job.args["department"]}
+
+
+def test_an_inspection_renders_only_the_roll_ups_its_data_covers_whole():
+    problems = department_problem_list(READINESS, COUNTY_FRAMES["projects"], PROFILE)
+    args = (READINESS, COUNTY_FRAMES["submissions"], COUNTY_FRAMES["issues"], {}, problems, PROFILE)
+    townships = READINESS.villages["township_code"].nunique()
+    assert [job.kind for job in rollup_jobs(*args, scope="townships")] == [TOWNSHIP] * townships
+    assert rollup_jobs(*args, scope="none") == []
 
 
 def test_a_document_that_fails_is_reported_and_stores_nothing(tmp_path):

@@ -39,4 +39,5 @@ def test_an_inspection_of_one_village_renders_only_that_dossier(small_run, small
     assert published.name == f"{LAST_WEEK}-inspection-{village}"
     dossiers = [p.name for p in (published / "dossiers").rglob("*.pdf")]
     assert len(dossiers) == 1 and dossiers[0].startswith(village)
+    assert not (published / "summaries").exists() and not (published / "departments").exists()
     assert (small_run / "readiness" / "villages.csv").exists()  # the week's complete output is untouched
