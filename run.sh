@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 SYSTEM_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-noto-cjk poppler-utils)
+# the test suite also starts a Prefect server on its own PostgreSQL instance (tests/flows/test_prefect_server.py)
+[ "${1:-setup}" = test ] && SYSTEM_PACKAGES+=(postgresql)
 
 missing_packages() {
   local p
