@@ -14,13 +14,13 @@ WORK_DIR = BENCH_DIR / "work"
 RESULTS_DIR = BENCH_DIR / "results"
 
 
-def demo_county(seed: int = 2016) -> Path:
-    """The full demo county under bench/work/, generated once."""
+def demo_county(seed: int = 2016, scale: int = 1) -> Path:
+    """The full demo county (`scale` times as large) under bench/work/, generated once."""
     from evalprep.demo import generate_demo
 
-    county = WORK_DIR / f"county-{seed}"
+    county = WORK_DIR / (f"county-{seed}" if scale == 1 else f"county-{seed}-x{scale}")
     if not (county / "manifest.json").exists():
-        generate_demo(county, seed=seed)
+        generate_demo(county, seed=seed, scale=scale)
     return county
 
 
@@ -35,10 +35,53 @@ def timed(fn: Callable[[], object], repeat: int = 3) -> tuple[float, list[float]
 
 
 def write_results(name: str, figures: dict) -> Path:
-    """bench/results/<date>-<name>.json with the machine it ran on."""
+    """bench/results/<date>-<name>.json (<date>.json for the whole suite) with the machine it ran on."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{dt.date.today().isoformat()}-{name}.json"
-    payload = {"benchmark": name, "date": dt.date.today().isoformat(), "machine": platform.platform(),
+    path = RESULTS_DIR / f"{dt.date.today().isoformat()}{'-' + name if name else ''}.json"
+    payload = {"benchmark": name or "suite", "date": dt.date.today().isoformat(), "machine": platform.platform(),
                "python": platform.python_version(), **figures}
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return path
+
+
+class PeakRss:
+    """Peak memory of this process and all its children (render workers, the Prefect API server), sampled
+    every 0.1 s while the block runs: `with PeakRss() as peak: ...; peak.gib`. Each process counts its
+    proportional set size (PSS: resident memory, pages shared between processes — the CJK font, Python's
+    libraries — divided among them), so the sum is what the tree occupies; plain RSS would count the shared
+    pages once per process."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        import threading
+
+        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _total(self) -> int:
+        import psutil
+
+        me = psutil.Process()
+        total = me.memory_full_info().pss
+        for child in me.children(recursive=True):
+            try:
+                total += child.memory_full_info().pss
+            except psutil.Error:  # ended meanwhile
+                pass
+        return total
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._total())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def gib(self) -> float:
+        return round(self.peak / 2**30, 3)

@@ -32,7 +32,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dask:
         from evalprep.runners import dask_task_runner
 
-        os.environ["EVALPREP_RENDER_PROCESSES"] = "0"  # Dask's worker processes render
+        os.environ["EVALPREP_DASK_ADDRESS"] = args.dask  # and so Dask's worker processes render
         flow_fn = weekly_county_run.with_options(task_runner=dask_task_runner(args.dask))
     out = flow_fn(
         inbox=str(args.inbox),

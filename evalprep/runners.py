@@ -14,3 +14,14 @@ def dask_task_runner(address: str) -> Any:
         return DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True,
                                               "dashboard_address": None})
     return DaskTaskRunner(address=address)
+
+
+def county_task_runner() -> Any:
+    """The weekly flow's task runner: threads on this machine, or the Dask cluster named by
+    EVALPREP_DASK_ADDRESS (read when the flow module is imported, as each served flow run does)."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from evalprep.settings import load_settings
+
+    address = load_settings().dask_address
+    return dask_task_runner(address) if address else ThreadPoolTaskRunner()

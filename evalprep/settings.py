@@ -19,6 +19,7 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     deadline_day: int = 1  # days after the Sunday that ends the week
     deadline_time: str = "12:00"  # Asia/Shanghai
+    dask_address: str | None = None  # EVALPREP_DASK_ADDRESS: tcp://scheduler:8786, or "local"
     document_store_days: float = 28  # EVALPREP_DOCUMENT_STORE_DAYS: stored documents unused this long are removed
     county_name: str = "旬阳县"
     county_code: str = "610928"
@@ -57,7 +58,9 @@ def load_settings() -> Settings:
     return Settings(
         data_dir=Path(env.get("EVALPREP_DATA_DIR", PROJECT_ROOT / "data")).resolve(),
         max_file_bytes=int(float(env.get("EVALPREP_MAX_FILE_MB", "50")) * 1024 * 1024),
-        render_processes=int(env.get("EVALPREP_RENDER_PROCESSES", os.cpu_count() or 1)),
+        # on a Dask cluster the Dask worker processes render (0 = in the task's own process)
+        render_processes=int(env.get("EVALPREP_RENDER_PROCESSES", 0 if env.get("EVALPREP_DASK_ADDRESS") else os.cpu_count() or 1)),
+        dask_address=env.get("EVALPREP_DASK_ADDRESS") or None,
         inbox=Path(env["EVALPREP_INBOX"]).resolve() if env.get("EVALPREP_INBOX") else None,
         weekly_cron=env.get("EVALPREP_WEEKLY_CRON", "0 7 * * 1"),
         timezone=env.get("EVALPREP_TIMEZONE", "Asia/Shanghai"),

@@ -5,6 +5,7 @@ import evalprep  # noqa: F401  (telemetry off before Prefect is imported)
 from prefect import flow, unmapped
 
 from evalprep.run_config import resolve_run, run_metadata
+from evalprep.runners import county_task_runner
 from expectations.catalogue import DEFAULT_PROFILE
 from tasks import stage_task
 from tasks.artifacts import artifacts_task
@@ -36,7 +37,7 @@ report_task = stage_task(rendering_report, name="rendering-report")
 total_task = stage_task(dossier_count, name="count-dossiers")
 
 
-@flow(name="weekly-county-run")
+@flow(name="weekly-county-run", task_runner=county_task_runner())
 def weekly_county_run(inbox: str | None = None, week: str | None = None, out: str | None = None, profile: str = DEFAULT_PROFILE,
                       as_of: str | None = None, townships: list[str] | None = None, villages: list[str] | None = None,
                       reference: str | None = None) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evalprep.fingerprint import sources_fingerprint
 from evalprep.settings import PROJECT_ROOT, TEMPLATES_DIR
 from tasks import stage_task
 
@@ -32,26 +33,40 @@ def renderer_fingerprint() -> str:
     """One hash of every file the rendering reads besides the data, and of the WeasyPrint version."""
     import weasyprint
 
-    digest = hashlib.sha256(f"weasyprint {weasyprint.__version__}".encode())
-    for source in RENDERER_SOURCES:
-        files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
-        for path in files:
-            if "__pycache__" in path.parts:
-                continue
-            digest.update(str(path.relative_to(source.parent)).encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+    return sources_fingerprint(RENDERER_SOURCES, f"weasyprint {weasyprint.__version__}")
+
+
+def _columns(frame: pd.DataFrame) -> bytes:
+    return json.dumps([list(map(str, frame.columns)), list(map(str, frame.dtypes))]).encode()
+
+
+def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row of a frame's values (lists and other objects hashed by their repr)."""
+    prepared = frame.copy(deep=False)
+    for name in frame.columns:
+        if frame[name].dtype == object or isinstance(frame[name].dtype, pd.StringDtype):
+            prepared[name] = frame[name].map(repr)
+    return pd.util.hash_pandas_object(prepared, index=False).to_numpy()
 
 
 def _frame_digest(frame: pd.DataFrame) -> bytes:
-    """A stable hash of a frame's columns, dtypes and values (lists and other objects hashed as text)."""
-    digest = hashlib.sha256(json.dumps([list(map(str, frame.columns)), list(map(str, frame.dtypes))]).encode())
-    for name in frame.columns:
-        column = frame[name]
-        if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
-            column = column.map(repr)
-        digest.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
-    return digest.digest()
+    """A stable hash of a frame's columns, dtypes and values."""
+    return hashlib.sha256(_columns(frame) + row_hashes(frame).tobytes()).digest()
+
+
+def slice_digests(frame: pd.DataFrame | None, by: str) -> dict[Any, str]:
+    """The digest of every `by` group of a frame, hashing the whole frame once (a county's villages in
+    ≈ 0.1 s instead of ≈ 10 ms a village): what planning gives each village's document."""
+    if frame is None or by not in frame or frame.empty:
+        return {}
+    rows, head = row_hashes(frame), _columns(frame)
+    return {key: hashlib.sha256(head + rows[index].tobytes()).hexdigest()
+            for key, index in frame.groupby(by, sort=False).indices.items()}
+
+
+def digest(*parts: Any) -> str:
+    """One digest of view-model inputs (frames by content, everything else as JSON)."""
+    return hashlib.sha256(json.dumps(_plain(list(parts)), sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
 def _plain(value: Any) -> Any:
@@ -71,12 +86,11 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
 
 
-def document_key(kind: str, path: str, args: dict[str, Any], profile_name: str, run: dict[str, Any]) -> str:
-    """The content hash a document is stored under."""
+def document_key(kind: str, path: str, args: dict[str, Any], profile_name: str, run: dict[str, Any],
+                 inputs: str = "") -> str:
+    """The content hash a document is stored under; `inputs`: the digest of `args` when planning computed it."""
     printed = {k: v for k, v in run.items() if k not in RUN_FIELDS_NOT_PRINTED}
-    payload = json.dumps([kind, path, profile_name, renderer_fingerprint(), _plain(printed), _plain(args)],
-                         sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return digest(kind, path, profile_name, renderer_fingerprint(), printed, inputs or digest(args))
 
 
 class DocumentStore:

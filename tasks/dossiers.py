@@ -17,7 +17,7 @@ import pandas as pd
 from expectations.catalogue import Profile, load_profile
 from tasks import stage_task
 from tasks.assess import Readiness
-from tasks.document_store import DocumentStore, document_key
+from tasks.document_store import DocumentStore, digest, document_key, slice_digests
 from tasks.progress import report_progress, run_logger
 from tasks.departments import department_names, village_blockers, villages_turned_by
 from tasks.history import village_trend
@@ -42,6 +42,7 @@ class DocumentJob:
     path: str
     args: dict[str, Any] = field(hash=False, compare=False)
     village_code: str = ""
+    inputs: str = ""  # digest of args, when planning computed it county-wide (document_store.slice_digests)
 
 
 @dataclass(frozen=True)
@@ -84,17 +85,21 @@ def township_batches(readiness: Readiness, villages: tuple[str, ...] = (), proje
     table = readiness.villages
     if villages:
         table = table[table["village_code"].isin(villages)]
-    slices = {name: _by(frame, "village_code") for name, frame in (
-        ("criteria", readiness.village_criteria), ("households", readiness.households),
-        ("projects", projects), ("issues", issues), ("trend", trend))}
+    frames = {"criteria": readiness.village_criteria, "households": readiness.households, "projects": projects,
+              "issues": issues, "trend": trend}
+    slices = {name: _by(frame, "village_code") for name, frame in frames.items()}
+    digests = {name: slice_digests(frame, "village_code") for name, frame in frames.items()}
     by_township, no_submissions = _by(submissions, "township_code")
+    submission_digests = slice_digests(submissions, "township_code")
     batches: dict[str, list[DocumentJob]] = {}
     for village in table.sort_values("village_code").to_dict("records"):
-        code = village["village_code"]
+        code, township = village["village_code"], village["township_code"]
         args = {name: groups.get(code, empty) for name, (groups, empty) in slices.items()}
-        args["submissions"] = by_township.get(village["township_code"], no_submissions)
-        job = DocumentJob(VILLAGE, dossier_path(village), {"village": village, **args}, code)
-        batches.setdefault(village["township_code"], []).append(job)
+        args["submissions"] = by_township.get(township, no_submissions)
+        inputs = digest(village, {name: digests[name].get(code, "") for name in frames},
+                        submission_digests.get(township, ""))
+        job = DocumentJob(VILLAGE, dossier_path(village), {"village": village, **args}, code, inputs)
+        batches.setdefault(township, []).append(job)
     return [batches[t] for t in sorted(batches)]
 
 
@@ -222,7 +227,7 @@ def render_jobs(jobs: list[DocumentJob], stage: Path, profile_name: str, run: di
     store_root = stage.parent
     store = DocumentStore(store_root)
     log = run_logger()
-    keyed = [(job, document_key(job.kind, job.path, job.args, profile_name, run)) for job in jobs]
+    keyed = [(job, document_key(job.kind, job.path, job.args, profile_name, run, job.inputs)) for job in jobs]
     todo = [(job, key) for job, key in keyed if not store.has(key, _suffixes(job))]
     if processes <= 0:
         fresh = [render_job(job, store_root, key, profile_name, run) for job, key in todo]

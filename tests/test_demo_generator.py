@@ -373,3 +373,19 @@ def test_outcomes_are_realistic_and_improve(county):
     rates = [v["satisfaction_rate"] for v in w39["villages"].values()]
     assert min(rates) < 0.7 and max(rates) > 0.9
     assert len(w39["defects"]) < len(w36["defects"])
+
+
+def test_a_five_times_county_layout_for_the_benchmarks():
+    import numpy as np
+
+    from evalprep.demo.draw import Draw
+    from evalprep.demo.layout import FULL_EXIT_TARGET, FULL_KEY_VILLAGES, build_layout
+
+    profile = load_profile("xunyang-2016")
+    veto = frozenset(c.code for c in profile.criteria if c.veto)
+    one = build_layout(Draw(np.random.default_rng(7)), False, veto, profile.codes)
+    five = build_layout(Draw(np.random.default_rng(7)), False, veto, profile.codes, scale=5)
+    assert 4 * len(one.villages) < len(five.villages) < 6 * len(one.villages)  # 5× the villages per township, on average
+    assert len({v.code for v in five.villages}) == len({v.name for v in five.villages}) == len(five.villages)
+    assert five.targets == {"key_villages": 5 * FULL_KEY_VILLAGES, "exit_households": 5 * FULL_EXIT_TARGET}
+    assert one.targets["key_villages"] == FULL_KEY_VILLAGES

@@ -58,6 +58,22 @@ def test_dossier_jobs_carry_their_villages_slices_per_township():
     assert [len(b) for b in only] == [1] and only[0][0].args["projects"].empty
 
 
+def test_planning_digests_change_for_the_changed_village_only():
+    def inputs(readiness, submissions=COUNTY_FRAMES["submissions"]):
+        batches = township_batches(readiness, (), COUNTY_FRAMES["projects"], COUNTY_FRAMES["issues"],
+                                   COUNTY_FRAMES["trend"], submissions)
+        return {job.village_code: job.inputs for batch in batches for job in batch}
+
+    before = inputs(READINESS)
+    assert len(set(before.values())) == len(before) and all(before.values())
+    households = READINESS.households.copy()
+    households.loc[households.index[0], "failing_criteria"] = ["H-HOUSING", "H-INCOME"]
+    changed = households.iloc[0]["village_code"]
+    after = inputs(Readiness(READINESS.villages, READINESS.village_criteria, households))
+    assert {code for code in before if before[code] != after[code]} == {changed}
+    assert inputs(READINESS) == before  # deterministic
+
+
 def test_roll_up_jobs_are_the_county_every_township_and_every_department():
     problems = department_problem_list(READINESS, COUNTY_FRAMES["projects"], PROFILE)
     jobs = rollup_jobs(READINESS, COUNTY_FRAMES["submissions"], COUNTY_FRAMES["issues"], {}, problems, PROFILE)

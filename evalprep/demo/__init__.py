@@ -40,16 +40,17 @@ _GENERATED = re.compile(r"^\d{9}_.+_\d{4}-W\d{2}\.xlsx$")
 
 
 def generate_demo(out: Path, seed: int = 2016, small: bool = False, processes: int | None = None,
-                  messy: bool = False) -> dict:
+                  messy: bool = False, scale: int = 1) -> dict:
     """Write the demo county under `out` (inbox/<week>/, reference/, manifest.json); return the manifest.
 
     `processes`: workbook-writing processes (default: 2 for the full county when 2+ CPUs, else 1). The
     output does not depend on it. `messy`: the townships send their submissions the way real ones arrive
-    (messy.py); the manifest then holds every file's expected outcome and every expected issue.
+    (messy.py); the manifest then holds every file's expected outcome and every expected issue. `scale`: a
+    county `scale` times as large (benchmarks).
     Every file's modification time is its submission time (clean: 填报日期 09:00, Asia/Shanghai).
     """
     out = Path(out)
-    county = build_county(seed, small)
+    county = build_county(seed, small, scale)
     _clear_previous(out)
     if messy:
         blocks = messy_blocks(out, county, seed)

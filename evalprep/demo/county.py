@@ -94,13 +94,13 @@ def canonical_frame(key: str, table: Table) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def build_county(seed: int = 2016, small: bool = False) -> County:
+def build_county(seed: int = 2016, small: bool = False, scale: int = 1) -> County:
     profile = load_profile(PROFILE)
     streams = dict(zip(STREAMS, np.random.default_rng(seed).spawn(len(STREAMS))))
     draws = {k: Draw(rng) for k, rng in streams.items()}
     veto = frozenset(c.code for c in profile.criteria if c.veto)
     edu = profile.criterion("H-EDU").params
-    layout = build_layout(draws["layout"], small, veto, profile.codes)
+    layout = build_layout(draws["layout"], small, veto, profile.codes, scale)
     villages = layout.villages
 
     maker = RegisterMaker(draws["register"], Names(draws["register"]), int(edu["min_age"]), int(edu["max_age"]),

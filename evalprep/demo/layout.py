@@ -69,19 +69,21 @@ def read_townships() -> list[tuple[str, str]]:
         return [(row["township_code"], row["township_name"]) for row in csv.DictReader(fh)]
 
 
-def build_layout(draw: Draw, small: bool, veto: frozenset[str], codes: tuple[str, ...]) -> Layout:
+def build_layout(draw: Draw, small: bool, veto: frozenset[str], codes: tuple[str, ...], scale: int = 1) -> Layout:
+    """`scale`: villages per township, key villages and the exit target times `scale` (the benchmarks' 5×
+    county); scale 1 draws exactly what it always did."""
     townships = read_townships()
     if small:
         townships = townships[:SMALL_TOWNSHIPS]
     taken: set[str] = set()
     villages: list[Village] = []
     for t_code, t_name in townships:
-        n = 10 if small else draw.int(10, 18)
+        n = 10 if small else draw.int(10, 18) * scale
         numbers = sorted(draw.sample(range(200, 400), n))
         for num, name in zip(numbers, village_names(draw, n, taken)):
             villages.append(Village(code=f"{t_code}{num:03d}", name=name, township_code=t_code, township_name=t_name,
                                     key=False, planned_exit_year=None, n_households=draw.int(66, 128)))
-    _choose_key_villages(draw, villages, townships, small)
+    _choose_key_villages(draw, villages, townships, small, scale)
     for v in villages:
         if v.key:
             v.planned_exit_year = 2016
@@ -89,20 +91,20 @@ def build_layout(draw: Draw, small: bool, veto: frozenset[str], codes: tuple[str
             v.planned_exit_year = draw.weighted(Weighted([(2017, 40), (2018, 35), (2019, 15), (None, 10)]))
 
     households = sum(v.n_households for v in villages)
-    exit_target = FULL_EXIT_TARGET if not small else round(FULL_EXIT_TARGET * households / FULL_HOUSEHOLDS_NOMINAL)
+    exit_target = FULL_EXIT_TARGET * scale if not small else round(FULL_EXIT_TARGET * households / FULL_HOUSEHOLDS_NOMINAL)
     targets = {"key_villages": sum(v.key for v in villages), "exit_households": exit_target}
     _plan_gaps(draw, villages, small, veto, codes)
     _allocate_statuses(draw, villages, exit_target)
     return Layout(townships=townships, villages=villages, targets=targets, veto=veto)
 
 
-def _choose_key_villages(draw: Draw, villages: list[Village], townships, small: bool) -> None:
+def _choose_key_villages(draw: Draw, villages: list[Village], townships, small: bool, scale: int = 1) -> None:
     by_township: dict[str, list[Village]] = {}
     for v in villages:
         by_township.setdefault(v.township_code, []).append(v)
     for t_code, _ in townships:  # at least one per township
         draw.pick(by_township[t_code]).key = True
-    extra = (FULL_KEY_VILLAGES - len(townships)) if not small else 0
+    extra = (FULL_KEY_VILLAGES * scale - len(townships)) if not small else 0
     for v in draw.sample([v for v in villages if not v.key], extra):
         v.key = True
 

@@ -54,10 +54,12 @@ _V2 = list("河沟坪坝湾岭山岩垭庄营店寨台园川塘溪口关桥坡�
 
 
 def village_names(draw: Draw, n: int, taken: set[str]) -> list[str]:
-    """n village names (两字+村), distinct from each other and from `taken` (county-wide)."""
+    """n village names (两字+村; 三字 once the two-character names run short, in the benchmarks' 5× county),
+    distinct from each other and from `taken` (county-wide)."""
     out: list[str] = []
     while len(out) < n:
-        name = draw.pick(_V1) + draw.pick(_V2) + "村"
+        three = len(taken) >= 0.8 * len(_V1) * len(_V2)
+        name = draw.pick(_V1) + (draw.pick(_V1) if three else "") + draw.pick(_V2) + "村"
         if name not in taken:
             taken.add(name)
             out.append(name)

@@ -14,7 +14,8 @@ from tasks.ingest.archive import archive_submission
 from tasks.ingest.issues import Issue, issues_frame
 from tasks.ingest.references import Register
 from tasks.ingest.sheet import empty_frame
-from tasks.ingest.submission import REJECTED, SubmissionResult, read_submission
+from tasks.ingest.parsed import parse_context, read_submission_kept
+from tasks.ingest.submission import REJECTED, SubmissionResult
 
 SUBMISSION_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".zip", ".csv")
 MISSING = "missing"
@@ -115,7 +116,8 @@ def ingest_week(week_dir: Path, week: str, archive_dir: Path, register: Register
         if sha not in seen:  # the same bytes sent again change nothing
             seen.add(sha)
             distinct.append((path, sha))
-    results = [read_submission(path, sha, register, max_bytes) for path, sha in distinct]
+    context = parse_context(register, max_bytes)
+    results = [read_submission_kept(path, sha, register, max_bytes, archive_dir, context) for path, sha in distinct]
     arrivals = [received_at(path) for path, _ in distinct]
     if townships:
         keep = [i for i, r in enumerate(results) if r.township_code in townships]

@@ -109,3 +109,25 @@ def test_deadline_is_configurable():
 def test_missing_week_folder_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         ingest(tmp_path / "nope", tmp_path)
+
+
+def test_a_file_parsed_once_is_not_parsed_again_until_it_or_the_context_changes(inbox, tmp_path, monkeypatch):
+    from tasks.ingest import parsed
+
+    drop(inbox, "610928103_蜀河镇_2016-W39.xlsx", "蜀河镇.xlsx", dt.datetime(2016, 10, 3, 9))
+    first = ingest(inbox, tmp_path)
+    assert list((tmp_path / "archive" / parsed.PARSED_FOLDER).rglob("*.pickle"))
+    calls = []
+    real = parsed.read_submission
+    monkeypatch.setattr(parsed, "read_submission", lambda *a: calls.append(a[0].name) or real(*a))
+    again = ingest(inbox, tmp_path)
+    assert calls == []
+    for key, frame in first.tables.items():
+        assert frame.equals(again.tables[key]), key
+    assert first.issues.equals(again.issues) and first.submissions.equals(again.submissions)
+    register = load_register(REFERENCE, REFERENCE)
+    ingest_week(inbox, WEEK, tmp_path / "archive", register, 5 * 1024 * 1024)  # another size limit: parsed again
+    assert calls == ["蜀河镇.xlsx"]
+    drop(inbox, "610928103_蜀河镇_2016-W39.xlsx", "蜀河镇-改.xlsx", dt.datetime(2016, 10, 3, 10))  # same bytes, another name
+    ingest(inbox, tmp_path)
+    assert calls == ["蜀河镇.xlsx"]  # the same bytes again change nothing
