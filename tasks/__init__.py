@@ -9,13 +9,10 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any, Callable
 
 import evalprep  # noqa: F401  (telemetry off before Prefect is imported)
-from prefect import Task
-from prefect.cache_policies import NO_CACHE
-from prefect.utilities.annotations import unmapped
-from prefect.utilities.collections import isiterable
 
 _DIRECT: contextvars.ContextVar[list | None] = contextvars.ContextVar("evalprep_direct_calls", default=None)
 
@@ -33,15 +30,30 @@ def direct_calls() -> Iterator[list[tuple[str, float]]]:
         _DIRECT.reset(token)
 
 
-class StageTask(Task):
-    """A Prefect task that is a plain call inside `direct_calls()`."""
+class StageTask:
+    """A stage function as a Prefect task, built on first use: importing a stage module does not import
+    Prefect (the render worker processes import the rendering code and never need it, ≈ 60 MB each).
+    Inside `direct_calls()` it is a plain call."""
 
-    prefect_only = False
+    def __init__(self, fn: Callable[..., Any], name: str, prefect_only: bool, options: dict[str, Any]) -> None:
+        self.fn, self.name, self.prefect_only, self.options = fn, name, prefect_only, options
+
+    @cached_property
+    def task(self) -> Any:
+        from prefect import task
+        from prefect.cache_policies import NO_CACHE
+
+        return task(self.fn, name=self.name, cache_policy=NO_CACHE, **self.options)
+
+    def __getattr__(self, item: str) -> Any:  # with_options, submit, … of the Prefect task
+        if item in ("fn", "name", "prefect_only", "options", "task"):
+            raise AttributeError(item)
+        return getattr(self.task, item)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         timings = _DIRECT.get()
         if timings is None:
-            return super().__call__(*args, **kwargs)
+            return self.task(*args, **kwargs)
         kwargs.pop("wait_for", None)
         started = time.perf_counter()
         result = None if self.prefect_only else self.fn(*args, **kwargs)
@@ -51,7 +63,10 @@ class StageTask(Task):
     def map(self, *args: Any, **kwargs: Any) -> Any:
         timings = _DIRECT.get()
         if timings is None:
-            return super().map(*args, **kwargs)
+            return self.task.map(*args, **kwargs)
+        from prefect.utilities.annotations import unmapped
+        from prefect.utilities.collections import isiterable
+
         kwargs.pop("wait_for", None)
         started = time.perf_counter()
         mapped = [a for a in (*args, *kwargs.values()) if isiterable(a) and not isinstance(a, unmapped)]
@@ -74,6 +89,4 @@ def stage_task(fn: Callable[..., Any], name: str, prefect_only: bool = False, **
     """A Prefect task over a pure stage function. No input hashing: the inputs are large DataFrames, and
     incremental reruns are keyed by content hashes of their own (tasks/document_store.py). `prefect_only`:
     the stage only reports to Prefect (artifacts), so a direct run skips it."""
-    stage = StageTask(fn, name=name, cache_policy=NO_CACHE, **options)
-    stage.prefect_only = prefect_only
-    return stage
+    return StageTask(fn, name, prefect_only, options)

@@ -2,6 +2,7 @@
 then the roll-ups (county summary, township summaries, department problem lists) in the same pool."""
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
 import threading
@@ -151,6 +152,15 @@ def _warm_up() -> None:
     gc.freeze()
 
 
+def _give_back_memory() -> None:
+    """Return the heap freed by the last document to the system (glibc keeps it otherwise, and a worker
+    grew from ≈ 250 to ≈ 410 MB over a county run)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def render_pool(processes: int) -> ProcessPoolExecutor:
     """One long-lived pool per process (spawned: a fork of a process with Prefect's threads can hang)."""
     global _POOL, _POOL_SIZE
@@ -207,6 +217,8 @@ def render_job(job: DocumentJob, store_root: Path, key: str, profile_name: str, 
     if attachment is not None:
         store.put(key, ".xlsx", attachment)
     store.put(key, ".pdf", pdf)
+    del pdf, attachment, context
+    _give_back_memory()
     return Rendered(job.path, job.village_code, True, time.perf_counter() - started, document_id=key[:12])
 
 
