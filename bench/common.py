@@ -46,12 +46,12 @@ def write_results(name: str, figures: dict) -> Path:
 
 class PeakRss:
     """Peak memory of this process and all its children (render workers, the Prefect API server), sampled
-    every 0.1 s while the block runs: `with PeakRss() as peak: ...; peak.gib`. Each process counts its
+    every 0.5 s while the block runs (reading smaps is not free: the runs that are timed are not sampled): `with PeakRss() as peak: ...; peak.gib`. Each process counts its
     proportional set size (PSS: resident memory, pages shared between processes — the CJK font, Python's
     libraries — divided among them), so the sum is what the tree occupies; plain RSS would count the shared
     pages once per process."""
 
-    def __init__(self, interval: float = 0.1) -> None:
+    def __init__(self, interval: float = 0.5) -> None:
         import threading
 
         self.interval, self.peak, self._stop = interval, 0, threading.Event()

@@ -94,19 +94,12 @@ write_tables_task = stage_task(write_run_tables, name="write-tables")
 publish_task = stage_task(publish_run, name="publish", retries=2, retry_delay_seconds=1)
 
 
-VALUE_LISTS = ("unexpected_list", "partial_unexpected_list", "partial_unexpected_counts")
-
-
 def _without_load_time(result: dict) -> dict:
-    """The result as written: without GX's batch load time (same inputs, same bytes) and without the failing
-    values themselves (they include ID numbers); row numbers and counts stay."""
+    """The result as written: without GX's batch load time (same inputs, same bytes); the failing values
+    themselves are gone already (tasks.validate.without_values)."""
     markers = result.get("meta", {}).get("batch_markers", {})
     meta = {**result.get("meta", {}), "batch_markers": {k: v for k, v in markers.items() if k != "ge_load_time"}}
-    results = [
-        {**r, "result": {k: v for k, v in (r.get("result") or {}).items() if k not in VALUE_LISTS}}
-        for r in result.get("results", [])
-    ]
-    return {**result, "meta": meta, "results": results}
+    return {**result, "meta": meta}
 
 
 def write_validation_results(stage: Path, results: dict[str, dict]) -> None:

@@ -78,12 +78,23 @@ def validate_frames(
         for suite in table_suites:
             started = time.perf_counter()
             result = batch.validate(suite, result_format=RESULT_FORMAT)
-            results[suite.name] = result.to_json_dict()
+            results[suite.name] = without_values(result.to_json_dict())
             parts.append(suite_failures(table, frame, result))
             elapsed = time.perf_counter() - started
             logger.info("validated %s: %d rows × %d expectations in %.2f s", suite.name, len(frame), len(suite.expectations), elapsed)
     failures = pd.concat(parts, ignore_index=True) if parts else _empty_failures()
     return Validation(failures, results)
+
+
+VALUE_LISTS = ("unexpected_list", "partial_unexpected_list", "partial_unexpected_counts")
+
+
+def without_values(result: dict) -> dict:
+    """A suite result without the failing values themselves (they include ID numbers, and a county's worth
+    of them is memory the run does not need): row numbers and counts stay."""
+    return {**result, "results": [
+        {**r, "result": {k: v for k, v in (r.get("result") or {}).items() if k not in VALUE_LISTS}}
+        for r in result.get("results", [])]}
 
 
 def _batch_definition(context: AbstractDataContext, table: str) -> BatchDefinition:
