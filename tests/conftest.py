@@ -10,6 +10,11 @@ SMALL_SEED = 2016
 LAST_WEEK = "2016-W39"
 
 
+def files(folder: Path) -> dict[str, bytes]:
+    """Every file under a run folder by its relative path, with its bytes (to compare two runs)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 @pytest.fixture(scope="session")
 def small_county(tmp_path_factory) -> Path:
     from evalprep.demo import generate_demo

@@ -5,13 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LAST_WEEK
+from tests.conftest import LAST_WEEK, files
 
 pytestmark = pytest.mark.slow
-
-
-def files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_dask_outputs_equal_the_default_runners(small_run, small_county, tmp_path, monkeypatch):

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LAST_WEEK
-from tests.flows.test_incremental import files
+from tests.conftest import LAST_WEEK, files
 
 pytestmark = pytest.mark.slow
 
@@ -23,4 +22,4 @@ def test_direct_calls_give_the_prefect_runs_outputs(small_run, small_county, tmp
     assert files(published) == files(small_run)
     names = [name for name, _ in timings]
     assert {"ingest", "validate", "render-township-dossiers", "render-roll-ups", "publish"} <= set(names)
-    assert all(seconds >= 0 for _, seconds in timings) and "artifacts" in names  # skipped, but recorded
+    assert "artifacts" in names  # skipped (it only talks to Prefect), but recorded
