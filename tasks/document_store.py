@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
 from functools import cache
 from pathlib import Path
@@ -109,8 +110,9 @@ class DocumentStore:
         """Write once under a temporary name, then rename (two runs storing the same key store the same bytes)."""
         target = self.path(key, suffix)
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.part")
-        temporary.write_bytes(data)
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")  # unique per thread
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.chmod(temporary, 0o444)
         os.replace(temporary, target)
         return target

@@ -75,3 +75,14 @@ def test_stored_files_link_into_a_run_and_unused_ones_are_pruned(tmp_path):
     assert store.prune(28) == 1
     assert not store.has("ab" * 32, (".pdf",)) and store.has("cd" * 32, (".pdf",))
     assert (tmp_path / "run" / "x.pdf").read_bytes() == b"%PDF-new"
+
+
+def test_threads_storing_the_same_document_at_once_all_succeed(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = DocumentStore(tmp_path)
+    data = b"%PDF-" + bytes(200_000)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: store.put("ef" * 32, ".pdf", data), range(200)))
+    assert store.path("ef" * 32, ".pdf").read_bytes() == data
+    assert [p.name for p in store.path("ef" * 32, ".pdf").parent.iterdir()] == [f"{'ef' * 32}.pdf"]

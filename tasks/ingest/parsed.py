@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import pickle
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -50,7 +51,9 @@ def read_submission_kept(path: Path, sha256: str, register: Register, max_bytes:
             pass
     result = read_submission(path, sha256, register, max_bytes)
     kept.parent.mkdir(parents=True, exist_ok=True)
-    temporary = kept.with_name(f".{kept.name}.{os.getpid()}.part")
-    temporary.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    # a name of its own: two runs in one process (threads) may keep the same file at the same time
+    fd, temporary = tempfile.mkstemp(dir=kept.parent, prefix=f".{kept.name}.", suffix=".part")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
     os.replace(temporary, kept)
     return result
