@@ -7,10 +7,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
 DEFAULT_PROFILE = "xunyang-2016"
+_EPS = 1e-12  # rates are ratios of floats: 1/50 must count as "at 2%"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Profile:
     criteria: tuple[Criterion, ...]
     metrics: dict[str, dict[str, Any]]
     sampling: dict[str, Any]
+    threshold_reading: dict[str, Any]
     sources: tuple[str, ...]
     data_rules: dict[str, dict[str, str]]
     departments: tuple[str, ...]
@@ -63,6 +66,18 @@ class Profile:
 
     def by_level(self, level: str) -> tuple[Criterion, ...]:
         return tuple(c for c in self.criteria if c.level == level)
+
+    def metric_fails(self, key: str, values: Any) -> np.ndarray:
+        """The one comparison of an evaluators' metric (错退率, 漏评率, 认可度, 综合贫困发生率) with its line:
+        `max` passes only strictly below, `min` only strictly above when `threshold_reading.at_threshold` is
+        fail (the catalogue says why); NaN never fails. Works on a number or an array."""
+        metric, at_line_fails = self.metrics[key], self.threshold_reading["at_threshold"] == "fail"
+        values = np.asarray(values, dtype=float)
+        if "max" in metric:
+            v = np.nan_to_num(values, nan=-np.inf)
+            return v >= metric["max"] - _EPS if at_line_fails else v > metric["max"] + _EPS
+        v = np.nan_to_num(values, nan=np.inf)
+        return v <= metric["min"] + _EPS if at_line_fails else v < metric["min"] - _EPS
 
 
 _BASE_FIELDS = {"level", "table", "label", "rule", "measure", "veto", "department", "co_departments", "source"}
@@ -125,6 +140,7 @@ def load_profile(name: str = DEFAULT_PROFILE, poverty_line: float | None = None)
         criteria=tuple(criteria),
         metrics=cat["metrics"],
         sampling=cat["sampling"],
+        threshold_reading=cat["threshold_reading"],
         sources=tuple(cat["sources"][s] for s in prof["sources"]),
         data_rules=cat["data_rules"],
         departments=tuple(cat["departments"]),

@@ -10,7 +10,9 @@ from tasks import stage_task
 
 from expectations.catalogue import Profile
 from tasks.criteria_frames import CANCELLED
-from tasks.sample_risk import village_sample_risk
+from tasks.evaluation_design import EvaluationDesign, load_design, p_drawn, village_strata
+from tasks.sample_risk import village_recognition_risk, village_sample_risk
+from tasks.survey_answers import recognition_counts
 
 FAIL, PASS = "fail", "pass"
 GRADE_FAIL, GRADE_PASS, GRADE_EXCELLENT = "未达标", "合格", "优秀"
@@ -49,7 +51,7 @@ def village_grade(failing: set[str], profile: Profile, satisfaction_rate: float,
             return GRADE_FAIL
         if satisfaction_rate < sat["excellent_from"]:
             return GRADE_PASS
-    if failing or wrong_exit_rate >= profile.metrics["wrong_exit_rate"]["max"]:
+    if failing or profile.metric_fails("wrong_exit_rate", wrong_exit_rate):
         return GRADE_PASS
     return GRADE_EXCELLENT
 
@@ -116,14 +118,34 @@ def criteria_by_village(villages: pd.DataFrame, households: pd.DataFrame, projec
     return table
 
 
-def village_readiness(villages: pd.DataFrame, households: pd.DataFrame, village_criteria: pd.DataFrame,
-                      profile: Profile) -> pd.DataFrame:
-    """One row per village: grade, failing criteria, the evaluators' figures."""
+def _wrong_exit_figures(households: pd.DataFrame, profile: Profile) -> pd.DataFrame:
+    """Per village, pooled (the exit cohort of every year) and for this year's exit cohort (计划脱贫年度 =
+    the profile year): exit households and people, households and people failing a 错退 criterion, rate."""
     wrong_exit_codes = set(profile.metrics["wrong_exit_rate"]["criteria"])
     cohort = households[households["in_exit_cohort"]].copy()
     cohort["wrong_exit"] = cohort["failing_criteria"].map(lambda codes: bool(wrong_exit_codes & set(codes)))
-    exit_people = cohort.groupby("village_code")["household_size"].sum()
-    wrong_people = cohort[cohort["wrong_exit"]].groupby("village_code")["household_size"].sum()
+    cohort["this_year"] = pd.to_numeric(cohort.get("planned_exit_year"), errors="coerce") == profile.year \
+        if "planned_exit_year" in cohort else False
+    size = pd.to_numeric(cohort["household_size"], errors="coerce").fillna(0.0)
+    parts = {}
+    for suffix, rows in (("", cohort.index), ("_year", cohort.index[cohort["this_year"].astype(bool)])):
+        sub, people = cohort.loc[rows], size.loc[rows]
+        by = sub.groupby("village_code")
+        wrong = sub["wrong_exit"].astype(bool)
+        parts[f"exit_households{suffix}"] = by.size()
+        parts[f"exit_people{suffix}"] = people.groupby(sub["village_code"]).sum()
+        parts[f"wrong_exit_households{suffix}"] = wrong.groupby(sub["village_code"]).sum()
+        parts[f"wrong_exit_people{suffix}"] = people[wrong].groupby(sub["village_code"][wrong]).sum()
+    return pd.DataFrame(parts)
+
+
+def village_readiness(villages: pd.DataFrame, households: pd.DataFrame, village_criteria: pd.DataFrame,
+                      profile: Profile, recognition: pd.DataFrame | None = None,
+                      design: EvaluationDesign | None = None) -> pd.DataFrame:
+    """One row per village: grade, failing criteria, the evaluators' figures (wrong-exit pooled and for this
+    year's cohort; the chances that the evaluators' sample of the village shows 认可度 or satisfaction below
+    their lines; the chance that the village is drawn at all)."""
+    design = design or load_design()
     per_village_hh = households.groupby("village_code").agg(
         households=("household_id", "size"), households_failing=("meets_all", lambda s: int((~s).sum()))
     )
@@ -131,16 +153,29 @@ def village_readiness(villages: pd.DataFrame, households: pd.DataFrame, village_
     confidence = profile.sampling["confidence"]
     out = villages.copy()
     out["failing_criteria"] = out["village_code"].map(failing).apply(lambda v: v if isinstance(v, list) else [])
-    out["exit_people"] = out["village_code"].map(exit_people).fillna(0.0)
-    out["exit_households"] = out["village_code"].map(cohort.groupby("village_code").size()).fillna(0).astype(int)
-    wrong = out["village_code"].map(wrong_people).fillna(0.0)
-    out["wrong_exit_rate"] = (wrong / out["exit_people"].where(out["exit_people"] > 0)).fillna(0.0)
+    figures = _wrong_exit_figures(households, profile)
+    for column in figures.columns:
+        values = out["village_code"].map(figures[column]).fillna(0)
+        out[column] = values.astype(int) if "households" in column else values.astype(float)
+    for suffix in ("", "_year"):
+        exit_people = out[f"exit_people{suffix}"]
+        out[f"wrong_exit_rate{suffix}"] = (out[f"wrong_exit_people{suffix}"] / exit_people.where(exit_people > 0)).fillna(0.0)
     out["households"] = out["village_code"].map(per_village_hh["households"]).fillna(0).astype(int)
     out["households_failing"] = out["village_code"].map(per_village_hh["households_failing"]).fillna(0).astype(int)
     intervals = [wilson_interval(y, n, confidence) for y, n in zip(out["satisfaction_yes"], out["satisfaction_answers"])]
     out["satisfaction_ci_low"] = [lo for lo, _ in intervals]
     out["satisfaction_ci_high"] = [hi for _, hi in intervals]
-    out["satisfaction_sample_risk"] = out["village_code"].map(village_sample_risk(out, profile)).astype(float)
+    counts = recognition if recognition is not None else pd.DataFrame(columns=["recognition_surveyed", "recognition_yes"])
+    out["recognition_surveyed"] = out["village_code"].map(counts["recognition_surveyed"]).fillna(0).astype(int)
+    out["recognition_yes"] = out["village_code"].map(counts["recognition_yes"]).fillna(0).astype(int)
+    surveyed = out["recognition_surveyed"].where(out["recognition_surveyed"] > 0)
+    out["recognition_rate"] = (out["recognition_yes"] / surveyed).astype(float)
+    out["evaluation_sample"] = design.questionnaire_per_village
+    out["satisfaction_sample_risk"] = out["village_code"].map(village_sample_risk(out, profile, design=design)).astype(float)
+    out["recognition_sample_risk"] = out["village_code"].map(village_recognition_risk(out, profile, design=design)).astype(float)
+    strata = village_strata(out, design)
+    out["stratum"] = strata
+    out["p_drawn"] = p_drawn(strata, design)
     out["grade"] = [
         village_grade(set(codes), profile, rate, wrong)
         for codes, rate, wrong in zip(out["failing_criteria"], out["satisfaction_rate"], out["wrong_exit_rate"])
@@ -148,11 +183,13 @@ def village_readiness(villages: pd.DataFrame, households: pd.DataFrame, village_
     return out
 
 
-def assess_readiness(frames: dict[str, pd.DataFrame], failures: pd.DataFrame, profile: Profile) -> Readiness:
+def assess_readiness(frames: dict[str, pd.DataFrame], failures: pd.DataFrame, profile: Profile,
+                     design: EvaluationDesign | None = None) -> Readiness:
     """Households, village × criterion and villages, from the validated frames and their failures."""
     households = household_readiness(frames["households"], failures, profile)
     criteria = criteria_by_village(frames["villages"], households, frames["projects"], failures, profile)
-    villages = village_readiness(frames["villages"], households, criteria, profile)
+    villages = village_readiness(frames["villages"], households, criteria, profile,
+                                 recognition_counts(frames["surveys"]), design)
     return Readiness(villages=villages, village_criteria=criteria, households=households)
 
 

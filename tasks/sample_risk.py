@@ -1,43 +1,74 @@
-"""The chance that the evaluators' small survey sample in a village falls below the satisfaction pass line."""
+"""The chance that the evaluators' sample of one village shows it failing: 认可度 at their 90% line, and
+satisfaction at the provincial 80% accountability line, with the village's questionnaire size from the
+evaluation design (tasks/evaluation_design.py)."""
 from __future__ import annotations
 
 import math
-from fractions import Fraction
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from expectations.catalogue import Profile
+from tasks.evaluation_design import EvaluationDesign, load_design
 
 
-def village_sample_risk(villages: pd.DataFrame, profile: Profile, *, households: int | None = None,
-                        method: str = "posterior") -> pd.Series:
-    """Per village (index village_code): the chance that the evaluators' `households_per_village`
-    surveyed households show satisfaction below V-SATISFACTION fail_below.
+def shortfall_probability(yes: np.ndarray, answers: np.ndarray, n: int, failing: Callable[[int], bool],
+                          method: str = "posterior") -> np.ndarray:
+    """Per village: P(an evaluators' sample of n households holds a failing count of approving ones).
 
-    method="posterior" (default): the village's true rate is uncertain, Beta(yes + 1, no + 1) (uniform
-    prior, the observed answers), so the count is beta-binomial — a small survey of 5 all-satisfied answers
-    is not a certainty. method="binomial": the observed rate taken as the true rate (as the dossier does).
-    NaN for a village without answers (it already fails V-SATISFACTION)."""
-    n = int(households if households is not None else profile.sampling["households_per_village"])
-    threshold = Fraction(str(profile.criterion("V-SATISFACTION").params["fail_below"]))
-    below = [k for k in range(n + 1) if Fraction(k, n) < threshold]  # counts that fail
-    answers = pd.to_numeric(villages["satisfaction_answers"], errors="coerce").fillna(0).to_numpy(float)
-    yes = pd.to_numeric(villages["satisfaction_yes"], errors="coerce").fillna(0).to_numpy(float)
+    method="posterior" (default): the village's true share is uncertain, Beta(yes + 1, no + 1) (uniform
+    prior, the observed answers), so the count is beta-binomial — a small survey of 5 all-approving answers
+    is not a certainty. method="binomial": the observed share taken as the true share.
+    NaN for a village without answers."""
+    below = [k for k in range(n + 1) if failing(k)]
     no = answers - yes
     ks = np.array(below, dtype=float)[None, :]
     log_comb = np.array([math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) for k in below])[None, :]
-    if method == "posterior":
+    if not below:
+        prob = np.zeros(len(yes))
+    elif method == "posterior":
         a, b = yes[:, None] + 1, no[:, None] + 1
         lg = np.vectorize(math.lgamma, otypes=[float])
         log_pmf = log_comb + lg(ks + a) + lg(n - ks + b) - lg(n + a + b) - (lg(a) + lg(b) - lg(a + b))
-        prob = np.exp(log_pmf).sum(axis=1) if below else np.zeros(len(yes))
+        prob = np.exp(log_pmf).sum(axis=1)
     elif method == "binomial":
         p = np.where(answers > 0, yes / np.maximum(answers, 1), 0.0)[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.exp(log_comb) * np.power(p, ks) * np.power(1 - p, n - ks)
-        prob = terms.sum(axis=1) if below else np.zeros(len(yes))
+            prob = (np.exp(log_comb) * np.power(p, ks) * np.power(1 - p, n - ks)).sum(axis=1)
     else:
         raise ValueError(f"unknown method {method!r} (posterior / binomial)")
-    prob = np.where(answers > 0, np.clip(prob, 0.0, 1.0), math.nan)
-    return pd.Series(prob, index=pd.Index(villages["village_code"].astype(str), name="village_code"), name="p_sample_below")
+    return np.where(answers > 0, np.clip(prob, 0.0, 1.0), math.nan)
+
+
+def _counts(villages: pd.DataFrame, yes: str, answers: str) -> tuple[np.ndarray, np.ndarray]:
+    return (pd.to_numeric(villages[yes], errors="coerce").fillna(0).to_numpy(float),
+            pd.to_numeric(villages[answers], errors="coerce").fillna(0).to_numpy(float))
+
+
+def _series(villages: pd.DataFrame, values: np.ndarray, name: str) -> pd.Series:
+    return pd.Series(values, index=pd.Index(villages["village_code"].astype(str), name="village_code"), name=name)
+
+
+def village_sample_risk(villages: pd.DataFrame, profile: Profile, *, design: EvaluationDesign | None = None,
+                        households: int | None = None, method: str = "posterior") -> pd.Series:
+    """Per village (index village_code): the chance that the evaluators' questionnaire households show
+    satisfaction (满意 + 基本满意 over answers other than 不了解) below V-SATISFACTION fail_below."""
+    n = int(households if households is not None else (design or load_design()).questionnaire_per_village)
+    fail_below = profile.criterion("V-SATISFACTION").params["fail_below"]
+    yes, answers = _counts(villages, "satisfaction_yes", "satisfaction_answers")
+    # the count k fails when k/n < fail_below; the comparison is exact in integers (k·100 < fail_below·100·n)
+    line = round(fail_below * 10_000)
+    return _series(villages, shortfall_probability(yes, answers, n, lambda k: k * 10_000 < line * n, method),
+                   "p_sample_below")
+
+
+def village_recognition_risk(villages: pd.DataFrame, profile: Profile, *, design: EvaluationDesign | None = None,
+                             households: int | None = None, method: str = "posterior") -> pd.Series:
+    """Per village (index village_code): the chance that the evaluators' questionnaire households show
+    认可度 (认可户数 / 调查总户数, every surveyed household counted) failing the evaluators' line, read as the
+    catalogue reads it (Profile.metric_fails)."""
+    n = int(households if households is not None else (design or load_design()).questionnaire_per_village)
+    yes, surveyed = _counts(villages, "recognition_yes", "recognition_surveyed")
+    return _series(villages, shortfall_probability(yes, surveyed, n, lambda k: bool(profile.metric_fails("recognition", k / n)),
+                                                   method), "p_recognition_below")

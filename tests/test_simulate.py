@@ -12,8 +12,9 @@ import pytest
 from expectations.catalogue import load_profile
 from tasks.assess import Readiness
 from tasks.render.view_models import sample_shortfall_probability
+from tasks.sample_risk import village_sample_risk
 from tasks.simulate import (
-    MISSED_NOT_MEASURED, approvals, should_be_registered, simulate_evaluation, village_sample_risk,
+    MISSED_NOT_MEASURED, approvals, should_be_registered, simulate_evaluation,
 )
 
 PROFILE = load_profile("xunyang-2016")
