@@ -13,6 +13,7 @@ from evalprep.settings import Settings, load_settings
 from evalprep.weeks import WEEK_RE, parse_week, week_sunday
 from expectations.catalogue import DEFAULT_PROFILE, Profile, load_profile
 from tasks.ingest.references import Register, load_register
+from tasks.evaluation_design import EvaluationDesign, load_design
 from tasks.ingest.week import Deadline
 
 
@@ -26,6 +27,7 @@ class RunConfig:
     register: Register
     county: dict
     settings: Settings
+    design: EvaluationDesign
     townships: tuple[str, ...] = ()
     villages: tuple[str, ...] = ()
 
@@ -82,6 +84,7 @@ def resolve_run(inbox: str | None, week: str | None, out: str | None = None, pro
     if not week_dir.is_dir():
         raise FileNotFoundError(f"收件箱中没有 {week} 文件夹：{week_dir}")
     reference_dir = Path(reference).resolve() if reference else inbox_dir.parent / "reference"
+    county = _county(reference_dir, settings.reference_dir)
     return RunConfig(
         week=week,
         week_dir=week_dir,
@@ -89,8 +92,9 @@ def resolve_run(inbox: str | None, week: str | None, out: str | None = None, pro
         profile=load_profile(profile),
         as_of=dt.date.fromisoformat(as_of) if as_of else week_sunday(week),
         register=load_register(reference_dir, settings.reference_dir),
-        county=_county(reference_dir, settings.reference_dir),
+        county=county,
         settings=settings,
+        design=load_design(overrides=county.get("evaluation_design")),
         townships=tuple(townships),
         villages=tuple(villages),
     )

@@ -49,14 +49,14 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
                          config.settings.max_file_bytes, config.townships, config.deadline)
     frames = criteria_frames_task(ingest.tables, config.as_of, config.profile)
     validation = validate_task(frames, config.profile)
-    readiness = assess_task(frames, validation.failures, config.profile)
+    readiness = assess_task(frames, validation.failures, config.profile, config.design)
     issues = merge_issues_task(ingest.issues, frames, validation.failures, ingest.headers)
     rollups = rollups_task(readiness, config.profile.year, config.targets)
     history = config.settings.history_dir
     last_villages, last_households = previous_task(history, config.profile.name, week)
     warnings = outliers_task(readiness.households, readiness.villages, last_households, last_villages)
     changes = changes_task(last_villages, readiness.villages)
-    simulation = simulate_task(readiness, frames["surveys"], config.profile, ingest.tables["missed"])
+    simulation = simulate_task(readiness, frames["surveys"], config.profile, ingest.tables["missed"], design=config.design)
     run = metadata_task(config, ingest.submissions)
     stage = staging_task(config.out_dir, config.folder, run["run_id"])
     write_tables_task(stage, ingest.submissions, issues, readiness,

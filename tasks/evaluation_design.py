@@ -111,16 +111,26 @@ def village_strata(villages: pd.DataFrame, design: EvaluationDesign) -> pd.Serie
     return poor.map({True: "poor", False: "non_poor"})
 
 
+def allocation(strata: pd.Series, design: EvaluationDesign) -> dict[str, int]:
+    """Villages drawn per stratum: the design's number, or all the stratum has; a shortfall in one stratum
+    is drawn from the other (the evaluators' total per county is kept while villages remain)."""
+    present = strata.value_counts().to_dict()
+    take = {s: min(int(n), int(present.get(s, 0))) for s, n in design.villages.items()}
+    short = design.villages_total - sum(take.values())
+    for s in sorted(present):
+        extra = min(short, int(present[s]) - take.get(s, 0))
+        if extra > 0:
+            take[s], short = take.get(s, 0) + extra, short - extra
+    return {s: k for s, k in take.items() if k}
+
+
 def draw_villages(strata: pd.Series, design: EvaluationDesign, rng: np.random.Generator, draws: int) -> np.ndarray:
-    """`draws` × k positions into `strata` (k = villages drawn): per stratum, min(asked, present) villages
-    without replacement, uniformly. Deterministic for the generator's state."""
+    """`draws` × k positions into `strata` (k = villages drawn, per stratum as `allocation` says), uniformly
+    without replacement within each stratum. Deterministic for the generator's state."""
     labels = strata.to_numpy()
     parts = []
-    for stratum in sorted(design.villages):  # fixed order: the same seed gives the same draw
+    for stratum, k in sorted(allocation(strata, design).items()):  # fixed order: the same seed, the same draw
         members = np.flatnonzero(labels == stratum)
-        k = min(int(design.villages[stratum]), len(members))
-        if k == 0:
-            continue
         if k == len(members):
             parts.append(np.broadcast_to(members, (draws, k)))
         else:
@@ -132,7 +142,7 @@ def draw_villages(strata: pd.Series, design: EvaluationDesign, rng: np.random.Ge
 
 
 def p_drawn(strata: pd.Series, design: EvaluationDesign) -> pd.Series:
-    """Per village: the chance that the evaluators draw it (its stratum's villages asked / present)."""
+    """Per village: the chance that the evaluators draw it (its stratum's villages drawn / present)."""
     present = strata.value_counts()
-    share = {s: min(1.0, design.villages.get(s, 0) / n) for s, n in present.items()}
-    return strata.map(share).astype(float)
+    take = allocation(strata, design)
+    return strata.map({s: take.get(s, 0) / n for s, n in present.items()}).astype(float)

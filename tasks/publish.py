@@ -18,7 +18,11 @@ VILLAGE_COLUMNS = [
     "village_code", "village_name", "township_code", "is_key_village", "grade", "failing_criteria",
     "satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate",
     "households", "households_failing", "satisfaction_sample_risk", "exit_households",
+    "wrong_exit_rate_year", "exit_households_year", "wrong_exit_households", "wrong_exit_households_year",
+    "recognition_rate", "recognition_sample_risk", "evaluation_sample", "stratum", "p_drawn",
 ]
+RATE_COLUMNS = ("satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate",
+                "satisfaction_sample_risk", "wrong_exit_rate_year", "recognition_rate", "recognition_sample_risk", "p_drawn")
 HOUSEHOLD_COLUMNS = ["household_id", "village_code", "exit_status", "meets_all", "failing_criteria"]
 CSV_ENCODING = "utf-8-sig"  # Excel on Chinese Windows opens UTF-8 CSV correctly only with a BOM
 
@@ -44,8 +48,7 @@ def villages_table(readiness: Readiness) -> pd.DataFrame:
     frame = readiness.villages[VILLAGE_COLUMNS].copy()
     frame["failing_criteria"] = _joined(frame["failing_criteria"])
     frame["is_key_village"] = frame["is_key_village"].map({True: "是", False: "否"})
-    for col in ("satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate",
-                "satisfaction_sample_risk"):
+    for col in RATE_COLUMNS:
         frame[col] = frame[col].round(4)
     return frame.sort_values("village_code").reset_index(drop=True)
 

@@ -225,8 +225,9 @@ def _simulate(county: _County, design: EvaluationDesign, rng: np.random.Generato
         n_exit = np.minimum(kinds.get("exited", 0), exit_counts.sum(axis=-1))
         got = _draw_classes(exit_counts, n_exit, rng)
         n_registered = n_exit + np.minimum(kinds.get("remaining_poor", 0), county.remaining[chosen])
-    exit_people = sum(g * county.class_people[c] for c, g in enumerate(got))
-    wrong_people = sum(g * county.class_people[c] for c, g in enumerate(got) if county.class_wrong[c])
+    zero = np.zeros(chosen.shape, dtype=np.int64)
+    exit_people = sum((g * county.class_people[c] for c, g in enumerate(got)), zero)
+    wrong_people = sum((g * county.class_people[c] for c, g in enumerate(got) if county.class_wrong[c]), zero)
     wrong_rate = _ratio(np.sum(wrong_people, axis=1), np.sum(exit_people, axis=1), 0.0)
 
     outside = county.outside[chosen]

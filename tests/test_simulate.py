@@ -13,6 +13,7 @@ from expectations.catalogue import load_profile
 from tasks.assess import Readiness
 from tasks.render.view_models import sample_shortfall_probability
 from tasks.sample_risk import village_sample_risk
+from tasks.evaluation_design import EvaluationDesign, allocation, draw_villages, load_design, p_drawn
 from tasks.simulate import (
     MISSED_NOT_MEASURED, approvals, should_be_registered, simulate_evaluation,
 )
@@ -62,15 +63,110 @@ def test_same_seed_same_result_and_json_able():
     assert run(readiness, surveys, seed=8)["metrics"] != first["metrics"]
 
 
-def test_sampling_comes_from_the_catalogue_and_can_be_overridden():
-    readiness, surveys = county(villages=150)
-    result = run(readiness, surveys)
-    sampling = PROFILE.sampling
-    assert result["sampling"]["villages_per_draw"] == sampling["households_per_county"] // sampling["households_per_village"]
-    assert result["sampling"]["inside_sampled_mean"] == 500 and result["sampling"]["outside_sampled_mean"] == 500
-    small = run(readiness, surveys, households_per_county=200, households_per_village=4, share_inside_register=0.75)
-    assert small["sampling"]["villages_per_draw"] == 50
-    assert (small["sampling"]["inside_sampled_mean"], small["sampling"]["outside_sampled_mean"]) == (150, 50)
+def test_the_design_comes_from_the_catalogue_and_the_sample_is_what_it_says():
+    readiness, surveys = county(villages=60)
+    readiness.villages["is_key_village"] = [v < 40 for v in range(60)]  # 40 poor villages, 20 others
+    readiness.households["exit_status"] = ["已脱贫" if c else "未脱贫" for c in readiness.households["in_exit_cohort"]]
+    design = load_design()
+    assert (design.villages, design.households, design.questionnaire_ordinary) == (
+        {"poor": 19, "non_poor": 10}, {"exited": 24, "remaining_poor": 3, "ordinary": 27}, 10)
+    result = run(readiness, surveys, missed_rows(readiness, 1))
+    # every village has 30 exited, 10 remaining-poor and (1000 - 120) / 3 = 293 ordinary households: nothing runs short
+    assert result["sample"] == {"villages": 29.0, "households": 29 * 54.0, "exit_people": 29 * 24 * 3.0,
+                                "ordinary": 29 * 27.0, "questionnaire": 29 * 37.0}
+    small = EvaluationDesign("test", "test", {"poor": 2, "non_poor": 1}, {"exited": 2, "remaining_poor": 1, "ordinary": 1}, 1)
+    got = run(readiness, surveys, design=small)["sample"]
+    assert (got["villages"], got["households"], got["questionnaire"]) == (3, 12, 12)
+
+
+def test_the_villages_are_drawn_per_stratum():
+    strata = pd.Series(["poor"] * 5 + ["non_poor"] * 3)
+    design = EvaluationDesign("test", "test", {"poor": 2, "non_poor": 1}, {"exited": 1}, 0)
+    drawn = draw_villages(strata, design, np.random.default_rng(1), 200)
+    assert drawn.shape == (200, 3)
+    assert all((strata.to_numpy()[row] == "poor").sum() == 2 and len(set(row)) == 3 for row in drawn)
+    assert set(drawn.ravel()) == set(range(8))  # every village can be drawn
+    assert p_drawn(strata, design).tolist() == [0.4] * 5 + [pytest.approx(1 / 3)] * 3
+    few = EvaluationDesign("test", "test", {"poor": 9, "non_poor": 9}, {"exited": 1}, 0)
+    assert draw_villages(strata, few, np.random.default_rng(1), 5).shape == (5, 8)  # short strata are taken whole
+    assert p_drawn(strata, few).tolist() == [1.0] * 8
+    # a stratum short of villages: the rest of the county's total comes from the other stratum
+    lopsided = EvaluationDesign("test", "test", {"poor": 1, "non_poor": 5}, {"exited": 1}, 0)
+    assert allocation(strata, lopsided) == {"poor": 3, "non_poor": 3}
+
+
+def test_a_design_is_checked_and_can_be_overridden():
+    assert load_design(overrides={"villages": {"poor": 5, "non_poor": 5}}).villages_total == 10
+    assert load_design("legacy-100x10").households == {"registered": 5, "ordinary": 5}
+    for bad in ({"villages": {"poor": -1}}, {"households": {"exited": 2, "registered": 2}}, {"colour": 1},
+                {"questionnaire_ordinary": 99}):
+        with pytest.raises(ValueError):
+            load_design(overrides=bad)
+    assert load_design().with_villages(10).villages == {"poor": 7, "non_poor": 3}
+
+
+def test_exactly_at_the_line_fails_every_metric():
+    # 实施办法 "高于2%的不得退出" vs 瞭望 "必须低于2%": the catalogue takes the stricter reading
+    assert PROFILE.metric_fails("wrong_exit_rate", 1 / 50) and not PROFILE.metric_fails("wrong_exit_rate", 0.0199)
+    assert PROFILE.metric_fails("missed_rate", 0.02) and PROFILE.metric_fails("overall_incidence", 3 / 100)
+    assert PROFILE.metric_fails("recognition", 9 / 10) and not PROFILE.metric_fails("recognition", 0.9001)
+    assert not PROFILE.metric_fails("recognition", math.nan) and not PROFILE.metric_fails("wrong_exit_rate", math.nan)
+
+
+def test_recognition_counts_every_surveyed_household():
+    # 群众认可度 = 调查户中认可户数 / 调查总户数: 7 满意 + 1 基本满意 of 10 surveyed, one 不了解, one blank → 80%
+    readiness, _ = county(villages=1)
+    answers = ["满意"] * 7 + ["基本满意", "不了解", None]
+    surveys = pd.DataFrame({"village_code": readiness.villages["village_code"].iloc[0], "satisfaction": answers,
+                            "exit_recognised": [None] * 10})
+    rec = run(readiness, surveys)["metrics"]["recognition"]
+    assert rec["point_estimate"] == 0.8  # not 8/9 (不了解 left out) nor 8/8 (blank left out too)
+    assert rec["p_fail"] > 0.9
+
+
+def test_missed_rate_counts_people():
+    # 漏评率 = 调查核实的漏评人口数 / 抽查村未建档立卡的农村人口数: 1 village, 1000 people, 40 registered households
+    # of 3 → 880 people outside; 2 suspects of 5 people below the line → 10 / 880, not 2 households / 293
+    readiness, surveys = county(villages=1)
+    missed = missed_rows(readiness, 2)
+    missed["household_size"] = 5.0
+    rate = run(readiness, surveys, missed)["metrics"]["missed_rate"]
+    assert rate["point_estimate"] == round(10 / 880, 4)
+
+
+def test_overall_incidence_adds_missed_and_wrongly_exited_people():
+    # (remaining 30 + missed 10 + wrong 3) / 1000, one village of 40 households of 3, the first of 30 exited failing
+    readiness, surveys = county(villages=1, failing=1)
+    missed = missed_rows(readiness, 2)
+    missed["household_size"] = 5.0
+    incidence = run(readiness, surveys, missed)["metrics"]["overall_incidence"]
+    assert incidence["point_estimate"] == round((30 + 10 + 3) / 1000, 4)
+
+
+def test_the_this_year_exit_cohort_is_shown_beside_the_pooled_rate():
+    readiness, surveys = county(villages=2, failing=2)
+    hh = readiness.households
+    hh["planned_exit_year"] = [2016 if i % 40 < 5 else 2015 for i in range(len(hh))]  # the 2 failing are of 2016
+    wrong = run(readiness, surveys)["metrics"]["wrong_exit_rate"]
+    assert wrong["point_estimate"] == round(4 / 60, 4) and wrong["point_estimate_year"] == round(4 / 10, 4)
+
+
+def test_the_published_design_sees_more_than_the_old_100_by_10():
+    # 2.5% of exited people fail; many remaining poor: the old design met few exited people and reassured
+    readiness, surveys = county(villages=120, households=80, cohort=40, failing=1)
+    national = run(readiness, surveys, seed=3)["metrics"]["wrong_exit_rate"]["p_fail"]
+    legacy = run(readiness, surveys, seed=3, design=load_design("legacy-100x10"))["metrics"]["wrong_exit_rate"]["p_fail"]
+    assert national > legacy + 0.1
+
+
+def test_the_size_table_has_the_design_and_smaller_and_larger_samples():
+    readiness, surveys = county(villages=80, failing=1)
+    rows = run(readiness, surveys)["by_villages"]
+    assert [r["villages"] for r in rows] == sorted({10, 15, 20, 29, 40, 60})
+    assert [r["design_default"] for r in rows].count(True) == 1
+    assert all(r["households"] == r["villages"] * 54 for r in rows)
+    assert all(0 <= r["p_any_fail"] <= 1 and r["p_any_fail"] >= max(v for v in r["p_fail"].values() if v is not None)
+               for r in rows)
 
 
 def test_every_exit_household_failing_fails_the_wrong_exit_rate_surely():
@@ -81,7 +177,7 @@ def test_every_exit_household_failing_fails_the_wrong_exit_rate_surely():
 
 
 def test_no_exit_household_failing_never_fails_the_wrong_exit_rate():
-    readiness, surveys = county(failing=0)
+    readiness, surveys = county(failing=0, population=2000)
     result = run(readiness, surveys)
     wrong = result["metrics"]["wrong_exit_rate"]
     assert (wrong["point_estimate"], wrong["mean"], wrong["q95"], wrong["p_fail"]) == (0.0, 0.0, 0.0, 0.0)
@@ -102,9 +198,15 @@ def test_remaining_poor_failures_are_not_wrong_exits():
 
 
 def test_more_failures_raise_the_chance_of_failing():
-    chances = [run(*county(failing=f), seed=3)["metrics"]["wrong_exit_rate"]["p_fail"] for f in (0, 1, 2, 4)]
-    assert chances[0] == 0.0
-    assert chances == sorted(chances) and chances[-1] > chances[1]
+    def with_failing_villages(n: int):  # one failing exited household in each of the first n of 30 villages
+        readiness, surveys = county(failing=1)
+        hh = readiness.households
+        keep = hh["village_code"].isin(readiness.villages["village_code"].iloc[:n])
+        hh["failing_criteria"] = [c if k else [] for c, k in zip(hh["failing_criteria"], keep)]
+        return run(readiness, surveys, seed=3)["metrics"]["wrong_exit_rate"]["p_fail"]
+
+    chances = [with_failing_villages(n) for n in (0, 12, 18, 24)]  # pooled 0%, 1.3%, 2.0%, 2.7%
+    assert chances[0] == 0.0 and chances == sorted(chances) and chances[1] < 0.5 < chances[-1]
 
 
 def test_wrong_exit_rate_is_people_weighted():
@@ -142,9 +244,8 @@ def test_recognition_answer_rule():
         "satisfaction": ["不满意", "满意", "满意", "基本满意", "不了解", None, "不满意"],
         "exit_recognised": ["认可", "不认可", "不适用", None, None, None, None],
     })
-    got = approvals(surveys).tolist()
-    assert got[:4] == [True, False, True, True] and got[6] is False
-    assert pd.isna(got[4]) and pd.isna(got[5])
+    # 认可户 / 调查总户数: 不了解 and blanks are surveyed households that do not approve
+    assert approvals(surveys).tolist() == [True, False, True, True, False, False, False]
 
 
 def test_missed_rate_is_not_measured_without_suspected_households():
@@ -191,7 +292,7 @@ def test_village_sample_risk_at_the_boundaries():
 def test_village_sample_risk_binomial_agrees_with_the_dossier():
     villages = pd.DataFrame({"village_code": ["A", "B"], "satisfaction_answers": [10, 30], "satisfaction_yes": [8, 25]})
     got = village_sample_risk(villages, PROFILE, method="binomial")
-    n = PROFILE.sampling["households_per_village"]
+    n = load_design().questionnaire_per_village
     fail_below = PROFILE.criterion("V-SATISFACTION").params["fail_below"]
     for code, rate in (("A", 0.8), ("B", 25 / 30)):
         assert got[code] == pytest.approx(sample_shortfall_probability(rate, n, fail_below))

@@ -17,7 +17,7 @@ from tasks.render.paths import attachment_name, department_list_path
 from tasks.render.village_sections import OWNER_FIELDS, township_submission
 from tasks.render.view_models import (
     criteria_legend, criteria_overview, document_furniture, grade_cards, progress_toward, ranked_villages,
-    source_numbers,
+    source_numbers, wrong_exit_split,
 )
 
 MAX_DEPARTMENT_ROWS = 50
@@ -67,6 +67,7 @@ def township_summary_context(
                 **progress_toward(int(planned["meets_all"].map(as_flag).sum()), len(planned)), "year": profile.year},
         },
         "villages": rows,
+        "wrong_exit": wrong_exit_split(profile, villages),
         "criteria": criteria_overview(profile, villages, village_criteria),
         "legend": criteria_legend(profile, source_numbers(profile)),
         "submission": township_submission(submissions if submissions is not None else pd.DataFrame(), code),

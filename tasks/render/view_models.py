@@ -15,6 +15,7 @@ import pandas as pd
 from evalprep.idcard import mask, mask_phone
 from expectations.catalogue import Criterion, Profile
 from tasks.assess import FAIL, GRADE_FAIL, PASS
+from tasks.evaluation_design import KIND_LABELS, STRATUM_LABELS, load_design
 from tasks.render.formatting import (  # noqa: F401  (re-exported: the view models' vocabulary)
     COUNT_UNIT, GRADE_CLASS, GRADE_SYMBOL, GRADES, NO_DATA_TEXT, NOT_NAMED, PASSING_GRADES, STATUS_TEXT, VETO_MARK,
     as_date, as_flag, as_int, clean_text, codes_of, format_date, format_pct, format_threshold, is_missing, labels_of,
@@ -180,7 +181,8 @@ def _satisfaction(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any
     satisfied = as_int(village.get("satisfaction_yes")) or 0
     rate = village.get("satisfaction_rate")
     has_rate = answers > 0 and not is_missing(rate)
-    sample = int(profile.sampling["households_per_village"])
+    sample = as_int(village.get("evaluation_sample")) or load_design().questionnaire_per_village
+    recognition = village.get("recognition_rate")
     view = {
         "label": criterion.label,
         "rate": format_pct(rate) if has_rate else "无调查",
@@ -194,6 +196,9 @@ def _satisfaction(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any
         "status_text": STATUS_TEXT[PASS if has_rate and rate >= fail_below else FAIL],
         "sample": sample,
         "sample_risk": format_pct(_sample_risk(village, float(rate), sample, fail_below), 0) if has_rate else "—",
+        "recognition": _recognition(profile, village, sample),
+        "p_drawn": format_pct(village.get("p_drawn"), 0) if not is_missing(village.get("p_drawn")) else "—",
+        "stratum": STRATUM_LABELS.get(clean_text(village.get("stratum")), ""),
         "chart": None,
     }
     if has_rate:
@@ -204,6 +209,24 @@ def _satisfaction(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any
                                 ("fail_below", fail_below), ("excellent_from", excellent_from))
         }
     return view
+
+
+def _recognition(profile: Profile, village: Mapping[str, Any], sample: int) -> dict[str, Any]:
+    """The evaluators' 认可度 of this village's own survey (every surveyed household in the denominator) and
+    the chance that their questionnaire of `sample` households here shows it failing their line."""
+    metric = profile.metrics["recognition"]
+    surveyed = as_int(village.get("recognition_surveyed")) or 0
+    rate = village.get("recognition_rate")
+    risk = village.get("recognition_sample_risk")
+    return {
+        "label": metric["label"],
+        "rate": format_pct(rate) if surveyed and not is_missing(rate) else "无调查",
+        "surveyed": surveyed,
+        "approving": as_int(village.get("recognition_yes")) or 0,
+        "threshold": format_threshold(metric["min"]),
+        "sample": sample,
+        "sample_risk": format_pct(risk, 0) if surveyed and not is_missing(risk) else "—",
+    }
 
 
 def _satisfaction_actions(profile: Profile, village: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -258,17 +281,30 @@ def _incidence_actions(profile: Profile, village: Mapping[str, Any]) -> list[dic
 
 
 def _wrong_exit(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any]:
+    """错退率 of the village, for the exit cohort of every year (what the evaluators sample) and for this
+    year's exit cohort (计划脱贫年度 = the profile year)."""
     metric = profile.metrics["wrong_exit_rate"]
-    rate = village.get("wrong_exit_rate")
-    exit_people = as_int(village.get("exit_people")) or 0
+
+    def cohort(suffix: str, population: str) -> dict[str, Any]:
+        rate = village.get(f"wrong_exit_rate{suffix}")
+        households = as_int(village.get(f"exit_households{suffix}")) or 0
+        return {
+            "population": population,
+            "rate": format_pct(rate) if households else "—",
+            "households": households,
+            "failing_households": as_int(village.get(f"wrong_exit_households{suffix}")) or 0,
+            "status_text": (STATUS_TEXT[FAIL if profile.metric_fails("wrong_exit_rate", rate) else PASS]
+                            if households and not is_missing(rate) else "—"),
+        }
+
+    pooled = cohort("", "全部脱贫户（各年度）")
     return {
+        **pooled,
         "label": metric["label"],
-        "rate": format_pct(rate),
         "threshold": f"< {format_threshold(metric['max'])}",
-        "exit_people": exit_people,
-        "failing_people": 0 if is_missing(rate) else round(float(rate) * exit_people),
+        "exit_people": as_int(village.get("exit_people")) or 0,
         "criteria": "、".join(labels_of(profile, [c for c in metric["criteria"] if c in profile.codes])),
-        "status_text": STATUS_TEXT[PASS if not is_missing(rate) and rate < metric["max"] else FAIL],
+        "cohorts": [pooled, cohort("_year", f"{profile.year}年计划脱贫户")],
     }
 
 
@@ -472,6 +508,8 @@ def township_row(group: pd.DataFrame) -> dict[str, Any]:
         "key_villages": int(key.sum()),
         "key_ready": int((key & group["grade"].isin(PASSING_GRADES)).sum()),
         "households_failing": int(group["households_failing"].fillna(0).sum()),
+        **{f"{name}{suffix}": int(group[f"{name}{suffix}"].fillna(0).sum()) if f"{name}{suffix}" in group else 0
+           for name in ("exit_households", "wrong_exit_households") for suffix in ("", "_year")},
     }
 
 
@@ -536,6 +574,29 @@ def criteria_overview(profile: Profile, villages: pd.DataFrame, village_criteria
     return rows
 
 
+def wrong_exit_split(profile: Profile, villages: pd.DataFrame) -> dict[str, Any]:
+    """错退 pooled (the exit cohort of every year, what the evaluators sample) and for this year's exit cohort,
+    summed from the villages' figures (tasks/assess.py): households, households failing a 错退 criterion,
+    people, rate and its verdict."""
+    metric = profile.metrics["wrong_exit_rate"]
+    rows = []
+    for suffix, population in (("", "全部脱贫户（各年度）"), ("_year", f"{profile.year}年计划脱贫户")):
+        def total(column: str) -> float:
+            return float(villages[column].fillna(0).sum()) if column in villages else 0.0
+        people, wrong = total(f"exit_people{suffix}"), total(f"wrong_exit_people{suffix}")
+        rate = wrong / people if people else math.nan
+        rows.append({
+            "population": population,
+            "households": int(total(f"exit_households{suffix}")),
+            "failing_households": int(total(f"wrong_exit_households{suffix}")),
+            "people": int(people), "wrong_people": int(wrong),
+            "rate": format_pct(rate, 2) if people else "—",
+            "status_text": STATUS_TEXT[FAIL if profile.metric_fails("wrong_exit_rate", rate) else PASS] if people else "—",
+        })
+    return {"label": metric["label"], "threshold": f"< {format_threshold(metric['max'])}",
+            "criteria": "、".join(labels_of(profile, [c for c in metric["criteria"] if c in profile.codes])), "rows": rows}
+
+
 def format_probability(p: Any, draws: int) -> str:
     """A simulated probability with its relation: ≈ 49.8%; 0 and 1 as bounds (finite draws never prove them)."""
     if is_missing(p):
@@ -549,11 +610,11 @@ def format_probability(p: Any, draws: int) -> str:
 
 
 SIMULATED_METRICS = ("wrong_exit_rate", "recognition", "missed_rate", "overall_incidence")
-ANY_FAIL_METRICS = ("wrong_exit_rate", "missed_rate", "recognition")  # simulate.py's p_any_fail
 
 
 def simulation_headline(simulation: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The simulator's headline (readiness/simulation.json): chance of failing each evaluators' metric."""
+    """The simulator's headline (readiness/simulation.json): the design and the sample actually drawn, the
+    chance of failing each evaluators' metric and any of them, and that chance against the villages sampled."""
     if not simulation:
         return None
     draws = int(simulation.get("draws", 0))
@@ -562,26 +623,42 @@ def simulation_headline(simulation: Mapping[str, Any] | None) -> dict[str, Any] 
         m = simulation["metrics"].get(key)
         if m is None:
             continue
-        measured = bool(m.get("measured")) and (key != "missed_rate" or simulation.get("missed_rate_measured", True))
-        p_fail = m.get("p_fail")
+        measured = bool(m.get("measured"))
         metrics.append({
             "key": key,
             "label": m["label"],
+            "rule": m.get("rule", ""),
             "fails_if": m["fails_if"],
             "measured": measured,
             "point": format_pct(m.get("point_estimate"), 2) if measured else "未测算",
+            "point_year": format_pct(m.get("point_estimate_year"), 2) if not is_missing(m.get("point_estimate_year")) else None,
             "interval": (f"{format_pct(m.get('q05'), 2)}–{format_pct(m.get('q95'), 2)}"
                          if measured and not is_missing(m.get("q05")) else "—"),
-            "p_fail": format_probability(p_fail, draws) if measured else "—",
+            "p_fail": format_probability(m.get("p_fail"), draws) if measured else "—",
         })
+    design, sample = simulation.get("design", {}), simulation.get("sample", {})
+    measured_labels = [m["label"] for m in metrics if m["measured"]]
     return {
         "draws": draws,
-        "households": simulation.get("sampling", {}).get("households_per_county"),
+        "design": {
+            "label": design.get("label", ""),
+            "villages": "、".join(f"{STRATUM_LABELS.get(k, k)} {v} 个" for k, v in design.get("villages", {}).items()),
+            "households": "、".join(f"{KIND_LABELS.get(k, k)} {v} 户" for k, v in design.get("households", {}).items()),
+            "questionnaire": design.get("questionnaire_per_village"),
+        },
+        "sample": {key: as_int(round(float(sample.get(key, 0)))) for key in
+                   ("villages", "households", "exit_people", "ordinary", "questionnaire")},
         "metrics": metrics,
         "p_any_fail": format_probability(simulation.get("p_any_fail"), draws),
-        "any_labels": "、".join(simulation["metrics"][k]["label"] for k in ANY_FAIL_METRICS if k in simulation["metrics"]),
-        "missed_measured": bool(simulation.get("missed_rate_measured")),
-        "missed_label": simulation["metrics"].get("missed_rate", {}).get("label", ""),
+        "any_labels": "、".join(measured_labels),
+        "not_measured": "、".join(m["label"] for m in metrics if not m["measured"]),
+        "by_villages": [
+            {"villages": row["villages"], "households": as_int(round(float(row["households"]))),
+             "default": bool(row.get("design_default")),
+             "p_fail": [format_probability(row["p_fail"].get(m["key"]), draws) if m["measured"] else "—" for m in metrics],
+             "p_any_fail": format_probability(row["p_any_fail"], draws)}
+            for row in simulation.get("by_villages", [])
+        ],
         "notes": [redact(str(n)) for n in simulation.get("notes", [])],
     }
 
@@ -646,4 +723,5 @@ def county_summary_context(
         "legend": criteria_legend(profile, source_numbers(profile)),
         "submissions": submission_overview(submissions),
         "simulation": simulation_headline(simulation),
+        "wrong_exit": wrong_exit_split(profile, villages),
     }
