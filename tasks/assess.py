@@ -189,7 +189,7 @@ def assess_readiness(frames: dict[str, pd.DataFrame], failures: pd.DataFrame, pr
     households = household_readiness(frames["households"], failures, profile)
     criteria = criteria_by_village(frames["villages"], households, frames["projects"], failures, profile)
     villages = village_readiness(frames["villages"], households, criteria, profile,
-                                 recognition_counts(frames["surveys"]), design)
+                                 recognition_counts(frames["surveys"]) if "surveys" in frames else None, design)
     return Readiness(villages=villages, village_criteria=criteria, households=households)
 
 

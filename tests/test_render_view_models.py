@@ -6,10 +6,12 @@ import math
 from fractions import Fraction
 
 import pandas as pd
+
 import pytest
 
 from evalprep import idcard
 from expectations.catalogue import load_profile
+from tasks.evaluation_design import load_design
 from tasks.render import view_models as vm
 
 PROFILE = load_profile("xunyang-2016")
@@ -232,10 +234,34 @@ def test_third_party_figures():
     view = context()["third_party"]
     sat = view["satisfaction"]
     assert (sat["rate"], sat["interval"], sat["answers"], sat["satisfied"]) == ("76.7%", "62.0%–87.0%", 43, 33)
-    assert sat["confidence"] == "95%" and sat["sample"] == PROFILE.sampling["households_per_village"]
+    assert sat["confidence"] == "95%" and sat["sample"] == load_design().questionnaire_per_village
     assert view["incidence"]["rate"] == "4.1%" and view["incidence"]["status_text"] == "✘ 未达标"
     assert view["wrong_exit"]["label"] == PROFILE.metrics["wrong_exit_rate"]["label"]
-    assert (view["wrong_exit"]["rate"], view["wrong_exit"]["failing_people"]) == ("5.0%", 6)
+    assert (view["wrong_exit"]["rate"], view["wrong_exit"]["status_text"]) == ("5.0%", "✘ 未达标")
+
+
+def test_wrong_exit_is_shown_pooled_and_for_this_years_cohort():
+    row = village(exit_households=10, wrong_exit_households=1, exit_people=40.0, wrong_exit_rate=3 / 40,
+                  exit_households_year=4, wrong_exit_households_year=0, exit_people_year=15.0, wrong_exit_rate_year=0.0)
+    pooled, year = context(row)["third_party"]["wrong_exit"]["cohorts"]
+    assert (pooled["households"], pooled["failing_households"], pooled["rate"], pooled["status_text"]) == (10, 1, "7.5%", "✘ 未达标")
+    assert (year["households"], year["failing_households"], year["rate"], year["status_text"]) == (4, 0, "0.0%", "✔ 达标")
+    assert year["population"].startswith(str(PROFILE.year))
+    # exactly 2% fails (the catalogue's reading of "低于2%")
+    edge = context(village(wrong_exit_rate=0.02, exit_people=50.0))["third_party"]["wrong_exit"]
+    assert edge["status_text"] == "✘ 未达标"
+
+
+def test_county_wrong_exit_split_sums_the_villages():
+    villages = pd.DataFrame([village(exit_households=10, wrong_exit_households=1, exit_people=40.0, wrong_exit_people=3.0,
+                                     exit_households_year=4, wrong_exit_households_year=1, exit_people_year=10.0,
+                                     wrong_exit_people_year=3.0),
+                             village(village_code="610928100202", exit_households=20, wrong_exit_households=0,
+                                     exit_people=60.0, wrong_exit_people=0.0, exit_households_year=5,
+                                     wrong_exit_households_year=0, exit_people_year=20.0, wrong_exit_people_year=0.0)])
+    pooled, year = vm.wrong_exit_split(PROFILE, villages)["rows"]
+    assert (pooled["households"], pooled["failing_households"], pooled["people"], pooled["rate"]) == (30, 1, 100, "3.00%")
+    assert (year["households"], year["failing_households"], year["people"], year["rate"]) == (9, 1, 30, "10.00%")
 
 
 def test_satisfaction_between_pass_and_excellent_asks_for_the_excellent_band():
@@ -546,7 +572,14 @@ def test_no_history_gives_an_empty_trend():
 # ------------------------------------------------------------------------------------------- simulation
 
 SIMULATION = {
-    "draws": 2000, "sampling": {"households_per_county": 1000}, "p_any_fail": 1.0, "missed_rate_measured": False,
+    "draws": 2000, "p_any_fail": 1.0, "missed_rate_measured": False,
+    "design": {"label": "设计", "villages": {"poor": 19, "non_poor": 10}, "households": {"exited": 24, "ordinary": 27},
+               "questionnaire_per_village": 37},
+    "sample": {"villages": 29.0, "households": 1450.6, "exit_people": 2088.0, "ordinary": 783.0, "questionnaire": 1073.0},
+    "by_villages": [{"villages": 10, "design_default": False, "households": 540.0, "p_any_fail": 0.9,
+                     "p_fail": {"wrong_exit_rate": 0.4, "missed_rate": None, "recognition": 0.9, "overall_incidence": 0.0}},
+                    {"villages": 29, "design_default": True, "households": 1450.6, "p_any_fail": 1.0,
+                     "p_fail": {"wrong_exit_rate": 0.498, "missed_rate": None, "recognition": 1.0, "overall_incidence": 0.0}}],
     "notes": ["未报送疑似漏评户，漏评率无法测算"],
     "metrics": {
         "wrong_exit_rate": {"label": "错退率", "fails_if": "≥ 2%", "measured": True, "point_estimate": 0.0199,
@@ -569,7 +602,14 @@ def test_simulation_headline_gives_the_chances_and_says_what_was_not_measured():
     assert by_key["recognition"]["p_fail"] == "> 99.95%"
     assert by_key["overall_incidence"]["p_fail"] == "< 0.05%"
     assert not by_key["missed_rate"]["measured"] and by_key["missed_rate"]["point"] == "未测算"
-    assert not sim["missed_measured"] and sim["p_any_fail"] == "> 99.95%"
+    assert sim["not_measured"] == "漏评率" and sim["p_any_fail"] == "> 99.95%"
+    assert "漏评率" not in sim["any_labels"] and "综合贫困发生率" in sim["any_labels"]
+    # the sample actually simulated, never a hard-coded figure
+    assert (sim["sample"]["villages"], sim["sample"]["households"], sim["sample"]["questionnaire"]) == (29, 1451, 1073)
+    assert "贫困村 19 个" in sim["design"]["villages"]
+    rows = sim["by_villages"]
+    assert [(r["villages"], r["default"], r["p_any_fail"]) for r in rows] == [(10, False, "≈ 90.0%"), (29, True, "> 99.95%")]
+    assert rows[0]["p_fail"][0] == "≈ 40.0%" and rows[0]["p_fail"][2] == "—"  # metrics in headline order; 漏评率 not measured
     assert vm.county_summary_context(PROFILE, villages, households, village_criteria, RUN)["simulation"] is None
 
 

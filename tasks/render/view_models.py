@@ -281,20 +281,20 @@ def _incidence_actions(profile: Profile, village: Mapping[str, Any]) -> list[dic
 
 
 def _wrong_exit(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any]:
-    """错退率 of the village, for the exit cohort of every year (what the evaluators sample) and for this
-    year's exit cohort (计划脱贫年度 = the profile year)."""
+    """The wrong-exit rate of the village, for the exit cohort of every year (what the evaluators sample) and
+    for this year's exit cohort (计划脱贫年度 = the profile year)."""
     metric = profile.metrics["wrong_exit_rate"]
 
     def cohort(suffix: str, population: str) -> dict[str, Any]:
         rate = village.get(f"wrong_exit_rate{suffix}")
-        households = as_int(village.get(f"exit_households{suffix}")) or 0
+        people = as_int(village.get(f"exit_people{suffix}")) or 0
         return {
             "population": population,
-            "rate": format_pct(rate) if households else "—",
-            "households": households,
+            "rate": format_pct(rate) if people and not is_missing(rate) else "—",
+            "households": as_int(village.get(f"exit_households{suffix}")) or 0,
             "failing_households": as_int(village.get(f"wrong_exit_households{suffix}")) or 0,
             "status_text": (STATUS_TEXT[FAIL if profile.metric_fails("wrong_exit_rate", rate) else PASS]
-                            if households and not is_missing(rate) else "—"),
+                            if people and not is_missing(rate) else "—"),
         }
 
     pooled = cohort("", "全部脱贫户（各年度）")
@@ -575,7 +575,7 @@ def criteria_overview(profile: Profile, villages: pd.DataFrame, village_criteria
 
 
 def wrong_exit_split(profile: Profile, villages: pd.DataFrame) -> dict[str, Any]:
-    """错退 pooled (the exit cohort of every year, what the evaluators sample) and for this year's exit cohort,
+    """Wrong exits pooled (the exit cohort of every year, what the evaluators sample) and this year's cohort,
     summed from the villages' figures (tasks/assess.py): households, households failing a 错退 criterion,
     people, rate and its verdict."""
     metric = profile.metrics["wrong_exit_rate"]
