@@ -21,7 +21,9 @@ MAX_WATER_ROWS = 40
 
 
 def _km(value: Any) -> str:
-    return f"{float(value):,.1f} 公里"
+    """Kilometres to a tenth, without a trailing .0: 2.5 公里, 300 公里."""
+    text = f"{float(value):,.1f}"
+    return f"{text[:-2] if text.endswith('.0') else text} 公里"
 
 
 def _failing(village: Mapping[str, Any], code: str) -> bool:
@@ -84,7 +86,7 @@ def water_backlog(profile: Profile, villages: pd.DataFrame) -> dict[str, Any] | 
         "county_km": _km(county_km),
         "source": raw_catalogue()["sources"][backlog["source"]],
         "allocated_km": _km(allocated_km),
-        "gap": f"尚有 {_km(gap)} 未分解到村" if gap > 0 else "已全部分解到村",
+        "gap": f"尚有 {_km(gap)}未分解到村" if gap > 0 else "已全部分解到村",
         "villages_with_backlog": sum(1 for v in km if not is_missing(v) and v > 0),
         "failing": sum(r["failing"] for r in rows),
         "not_allocated": sum(r["failing"] and not r["allocated"] for r in rows),

@@ -145,6 +145,7 @@ def _households_of(profile: Profile, department: str, items: pd.DataFrame, house
             "village_code": clean_text(h["village_code"]), "household_id": clean_text(h["household_id"]),
             "head_name": clean_text(h.get("head_name")), "head_id": mask(h.get("head_id_number")),
             "exit_status": clean_text(h.get("exit_status")), "failing": "、".join(labels_of(profile, codes)),
+            "note": clean_text(h.get("members_note")),
             "helper": clean_text(h.get("helper_name"), NOT_NAMED), "helper_phone": mask_phone(h.get("helper_phone")),
         })
     return rows
@@ -166,6 +167,7 @@ def department_list_context(
                else {})
     rows = department_item_rows(profile, items, by_code)
     owns_water = WATER in profile.codes and department in profile.criterion(WATER).departments
+    water = water_backlog(profile, villages) if owns_water and villages is not None else None
     fixes = []
     for fix in fixes_that_turn_villages(items).to_dict("records"):
         criterion = profile.criterion(fix["code"])
@@ -199,7 +201,7 @@ def department_list_context(
             "attachment": attachment_name(department_list_path(department)),
         },
         "fixes": fixes,
-        "water": water_backlog(profile, villages) if owns_water and villages is not None else None,
+        "water": water,
         "rows": rows[:MAX_DEPARTMENT_ROWS],
         "more": max(0, len(rows) - MAX_DEPARTMENT_ROWS),
         "complete": rows,

@@ -343,6 +343,7 @@ def _household_gaps(profile: Profile, households: pd.DataFrame, limit: int = MAX
             "in_cohort": h["_cohort"],
             "first_remaining": index > 0 and not h["_cohort"] and records[index - 1]["_cohort"],
             "failing": "、".join(labels_of(profile, h["_codes"])),
+            "note": redact(clean_text(h.get("members_note"))),  # member rows missing (issue 11)
             "helper": clean_text(h["helper_name"], NOT_NAMED),
             "helper_phone": mask_phone(h["helper_phone"]),
         }
