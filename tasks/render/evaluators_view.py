@@ -45,7 +45,9 @@ def water_village(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any
         "label": profile.criterion(WATER).label,
         "coverage": "—" if is_missing(coverage) else format_pct(float(coverage) / 100, digits=0),
         "allocated": bool(allocated),
-        "backlog": f"待建供水管网 {_km(km)}（已分解到村）" if allocated else "待建供水管网未填（未分解到村）",
+        # passing without an allocated figure means coverage is complete (the rule allows nothing else)
+        "backlog": (f"待建供水管网 {_km(km)}（已分解到村）" if allocated
+                    else "待建供水管网未填（未分解到村）" if _failing(village, WATER) else "无待建供水管网"),
         "scheduled": as_flag(village.get("water_project_scheduled")),
         "project": ("有已批复、有计划完工日期的供水项目" if as_flag(village.get("water_project_scheduled"))
                     else "无已批复、有计划完工日期的供水项目"),
