@@ -13,7 +13,7 @@ from expectations.gb11643 import ASCII_ID_PATTERN, ExpectColumnValuesToHaveGb116
 from great_expectations.expectations.expectation import Expectation
 from great_expectations.expectations.metadata_types import FailureSeverity
 from great_expectations.expectations.row_conditions import Column
-from tasks.criteria_frames import EXIT_COHORT, NONE_MARKERS, TABLES
+from tasks.criteria_frames import EXIT_COHORT, MEMBERS_MISSING, NONE_MARKERS, TABLES
 
 CRITERIA = "criteria"
 QUALITY = "quality"
@@ -135,7 +135,8 @@ def _v_road(crit: Criterion, profile: Profile) -> list[Expectation]:
 
 
 def _v_power(crit: Criterion, profile: Profile) -> list[Expectation]:
-    return _is_true("power_full_coverage", _project_alternative(crit, "power_project_exists"))
+    # "项目不启动，考核是不可能通过的": only a started project (started_build_statuses) stands in.
+    return _is_true("power_full_coverage", _project_alternative(crit, "power_project_started"))
 
 
 def _v_telecom(crit: Criterion, profile: Profile) -> list[Expectation]:
@@ -144,7 +145,10 @@ def _v_telecom(crit: Criterion, profile: Profile) -> list[Expectation]:
 
 
 def _v_water(crit: Criterion, profile: Profile) -> list[Expectation]:
-    unscheduled = _project_alternative(crit, "water_project_scheduled")
+    # The alternative: the backlog allocated to the village (a known km figure) and a scheduled project.
+    unscheduled = None
+    if crit.source in PROJECT_ALTERNATIVE_SOURCES:
+        unscheduled = (Column("water_project_scheduled") == False) | (Column("water_backlog_allocated") == False)  # noqa: E712
     rule = gxe.ExpectColumnValuesToBeBetween(
         column="safe_water_coverage", min_value=FULL_COVERAGE_PERCENT, row_condition=unscheduled
     )
@@ -200,6 +204,17 @@ def _p_owner(crit: Criterion, profile: Profile) -> list[Expectation]:
     return [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in ("department", "lead", "responsible_person")]
 
 
+MEMBERS_COMPLETE = "members_complete"  # meta check: the household's member rows are all there
+
+
+def _members_complete(crit: Criterion, profile: Profile) -> list[Expectation]:
+    """On the households table, for a criterion judged on member rows: every member of 家庭人口数 has a row.
+    A household with fewer rows (none included) or an unknown 家庭人口数 cannot show the criterion."""
+    complete = gxe.ExpectColumnValuesToBeBetween(column=MEMBERS_MISSING, max_value=0, meta={"check": MEMBERS_COMPLETE})
+    known = gxe.ExpectColumnValuesToNotBeNull(column=MEMBERS_MISSING, meta={"check": MEMBERS_COMPLETE})
+    return [known, complete]
+
+
 CRITERION_BUILDERS: dict[str, Builder] = {
     "H-INCOME": _h_income,
     "H-HOUSING": _h_housing,
@@ -235,6 +250,11 @@ def criteria_suites(profile: Profile) -> dict[str, gx.ExpectationSuite]:
         built = CRITERION_BUILDERS[crit.code](crit, profile)
         tagged = _tagged(built, code=crit.code, severity=severity, family=CRITERIA, table=crit.table)
         by_table.setdefault(crit.table, []).extend(tagged)
+        if crit.table == "members":
+            # Missing people are not passing people: judged on the households table, tagged with the code.
+            complete = _tagged(_members_complete(crit, profile), code=crit.code, severity=severity,
+                               family=CRITERIA, table="households")
+            by_table.setdefault("households", []).extend(complete)
     return {suite_name(CRITERIA, t): _suite(CRITERIA, t, exps, profile) for t, exps in by_table.items()}
 
 

@@ -8,8 +8,8 @@ import pandas as pd
 
 from tasks import stage_task
 
-from expectations.catalogue import Profile
-from tasks.criteria_frames import CANCELLED
+from expectations.catalogue import Profile, raw_catalogue
+from tasks.criteria_frames import CANCELLED, MEMBERS_MISSING
 from tasks.evaluation_design import EvaluationDesign, load_design, p_drawn, village_strata
 from tasks.sample_risk import village_recognition_risk, village_sample_risk
 from tasks.survey_answers import recognition_counts
@@ -17,6 +17,7 @@ from tasks.survey_answers import recognition_counts
 FAIL, PASS = "fail", "pass"
 GRADE_FAIL, GRADE_PASS, GRADE_EXCELLENT = "未达标", "合格", "优秀"
 EXCELLENT_BAND = "excellent"
+SATISFACTION_CODE = "V-SATISFACTION"
 
 
 @dataclass
@@ -60,14 +61,48 @@ def _failing_codes(series: pd.Series) -> list[str]:
     return sorted(set(series))
 
 
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def members_notes(households: pd.DataFrame, failures: pd.DataFrame, profile: Profile) -> pd.Series:
+    """Per household_id: why its member criteria are unknowable (家庭成员 rows fewer than 家庭人口数, or
+    家庭人口数 unknown), worded from the catalogue's member_rows messages; only households the criteria
+    suites failed on that check."""
+    hits = failures[(failures["family"] == "criteria") & (failures["column"] == MEMBERS_MISSING)
+                    & failures["household_id"].notna()]
+    if not len(hits) or "member_rows" not in households:
+        return pd.Series(dtype="str")
+    words = raw_catalogue()["member_rows"]
+    fact = {c.code: c.params.get("member_fact", c.label) for c in profile.criteria}
+    codes = hits.groupby("household_id")["code"].agg(lambda s: [c for c in profile.codes if c in set(s)])
+    first = households.drop_duplicates("household_id").set_index("household_id")
+    notes = {}
+    for household_id, failing in codes.items():
+        if household_id not in first.index:
+            continue
+        row = first.loc[household_id]
+        facts = "、".join(fact[c] for c in failing)
+        size, rows = row.get("household_size"), float(row["member_rows"])
+        if size is None or pd.isna(size):
+            notes[household_id] = words["size_unknown"].format(rows=_number(rows), facts=facts)
+        else:
+            notes[household_id] = words["message"].format(
+                size=_number(float(size)), rows=_number(rows), missing=_number(float(size) - rows), facts=facts)
+    return pd.Series(notes, dtype="str")
+
+
 def household_readiness(households: pd.DataFrame, failures: pd.DataFrame, profile: Profile) -> pd.DataFrame:
-    """One row per registered household (cancelled ones left out): meets_all and the criteria it fails."""
+    """One row per registered household (cancelled ones left out): meets_all, the criteria it fails, and
+    members_note when member criteria fail because member rows are missing."""
     codes = {c.code for c in profile.by_level("household")}
     hits = failures[failures["code"].isin(codes) & failures["household_id"].notna()]
     per_household = hits.groupby("household_id")["code"].agg(_failing_codes)
     out = households[households["exit_status"] != CANCELLED].copy()
     out["failing_criteria"] = out["household_id"].map(per_household).apply(lambda v: v if isinstance(v, list) else [])
     out["meets_all"] = out["failing_criteria"].map(len) == 0
+    notes = members_notes(out, failures, profile) if "family" in failures and "column" in failures else pd.Series(dtype="str")
+    out["members_note"] = out["household_id"].map(notes).astype("str")
     return out
 
 
@@ -176,11 +211,23 @@ def village_readiness(villages: pd.DataFrame, households: pd.DataFrame, village_
     strata = village_strata(out, design)
     out["stratum"] = strata
     out["p_drawn"] = p_drawn(strata, design)
+    out["accountability"] = out["village_code"].isin(accountable_villages(out, village_criteria))
     out["grade"] = [
         village_grade(set(codes), profile, rate, wrong)
         for codes, rate, wrong in zip(out["failing_criteria"], out["satisfaction_rate"], out["wrong_exit_rate"])
     ]
     return out
+
+
+def accountable_villages(villages: pd.DataFrame, village_criteria: pd.DataFrame) -> set[str]:
+    """Villages whose satisfaction fails V-SATISFACTION's pass band with a measured rate (≥ 1 answer):
+    "低于80%将启动问责". Read from the criterion's status, never by comparing the rate again; a village
+    without answers fails the criterion but has no rate below the line."""
+    if "satisfaction_answers" not in villages:
+        return set()
+    failing = village_criteria[(village_criteria["code"] == SATISFACTION_CODE) & (village_criteria["status"] == FAIL)]
+    answered = set(villages.loc[villages["satisfaction_answers"].fillna(0) > 0, "village_code"])
+    return set(failing["village_code"]) & answered
 
 
 def assess_readiness(frames: dict[str, pd.DataFrame], failures: pd.DataFrame, profile: Profile,

@@ -27,6 +27,8 @@ SATISFIED = ("满意", "基本满意")
 NOT_AN_ANSWER = ("不了解",)
 APPROVED = "已批复"
 INCOME_COMPONENTS = ("income_wage", "income_business", "income_property", "income_transfer")
+# Derived columns a rule and its explanation share (docs/decisions.md "Rules added for the evaluators' view").
+MEMBERS_MISSING = "members_missing"  # 家庭人口数 − member rows, ≥ 0; NaN when 家庭人口数 is unknown
 
 _DTYPES = {"int": "float64", "number": "float64", "percent": "float64", "bool": "boolean", "date": "datetime64[ns]"}
 
@@ -63,6 +65,7 @@ def criteria_frames(
         households,
         canon["surveys"],
         canon["projects"],
+        power_started=power_started_statuses(profile),
         county_rural_income=county_rural_income,
         previous_income_ratio=previous_income_ratio,
     )
@@ -85,6 +88,13 @@ def labour_capacities(profile: Profile) -> tuple[str, ...]:
     if "H-SKILL" in profile.codes:
         return tuple(profile.criterion("H-SKILL").params["labour_capacities"])
     return tuple(raw_catalogue()["criteria"]["H-SKILL"]["labour_capacities"])
+
+
+def power_started_statuses(profile: Profile) -> tuple[str, ...]:
+    """Build statuses of a started power project (V-POWER.started_build_statuses, data-model.md §2)."""
+    if "V-POWER" in profile.codes:
+        return tuple(profile.criterion("V-POWER").params.get("started_build_statuses", ()))
+    return tuple(raw_catalogue()["criteria"]["V-POWER"]["started_build_statuses"])
 
 
 def _table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
@@ -118,8 +128,9 @@ def id_sex(ids: pd.Series) -> pd.Series:
 
 
 def household_frame(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """Households + in_exit_cohort, is_remaining_poor, has_labour (≥ 1 labour member) and livelihood_any
-    (an industry project or employment named)."""
+    """Households + in_exit_cohort, is_remaining_poor, has_labour (≥ 1 labour member), livelihood_any
+    (an industry project or employment named), member_rows and members_missing (家庭人口数 less the member
+    rows, never negative; NaN when 家庭人口数 is unknown)."""
     out = households.reset_index(drop=True).copy()
     out["in_exit_cohort"] = out["exit_status"].isin(EXIT_COHORT).astype(bool)
     out["is_remaining_poor"] = out["exit_status"].isin(REMAINING_POOR).astype(bool)
@@ -127,6 +138,7 @@ def household_frame(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataF
     out["has_labour"] = out["household_id"].isin(labour_households).astype(bool)
     out["livelihood_any"] = (_named(out["industry_support"]) | _named(out["employment"])).astype(bool)
     out["member_rows"] = out["household_id"].map(members.groupby("household_id").size()).fillna(0).astype("float64")
+    out[MEMBERS_MISSING] = (out["household_size"] - out["member_rows"]).clip(lower=0).astype("float64")
     components = out[list(INCOME_COMPONENTS)]
     summed = components.fillna(0).sum(axis=1).where(components.notna().any(axis=1))
     out["income_components_gap"] = (out["net_income"] - summed).abs()
@@ -146,11 +158,13 @@ def village_frame(
     surveys: pd.DataFrame,
     projects: pd.DataFrame,
     *,
+    power_started: Iterable[str] = (),
     county_rural_income: float | None = None,
     previous_income_ratio: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Villages + incidence, satisfaction counts and rate, project alternatives and the exit-income
-    ratio; NaN wherever the figure is unknowable (which fails the criterion)."""
+    ratio; NaN wherever the figure is unknowable (which fails the criterion). power_started: the build
+    statuses that count as a started power project (V-POWER.started_build_statuses)."""
     out = villages.reset_index(drop=True).copy()
     code = out["village_code"]
 
@@ -173,9 +187,15 @@ def village_frame(
     crit = projects["criterion_code"]
     approved = projects["approval_status"] == APPROVED
     out["road_project_approved"] = code.isin(projects.loc[(crit == "V-ROAD") & approved, "village_code"]).astype(bool)
-    out["power_project_exists"] = code.isin(projects.loc[crit == "V-POWER", "village_code"]).astype(bool)
+    power = crit == "V-POWER"
+    out["power_project_exists"] = code.isin(projects.loc[power, "village_code"]).astype(bool)
+    started = power & projects["build_status"].isin(tuple(power_started))
+    out["power_project_started"] = code.isin(projects.loc[started, "village_code"]).astype(bool)
     scheduled = (crit == "V-WATER") & approved & projects["planned_completion"].notna()
     out["water_project_scheduled"] = code.isin(projects.loc[scheduled, "village_code"]).astype(bool)
+    # Allocated: the village's 待建供水管网 is a known number of km (0 allowed: nothing left to lay).
+    backlog = out["pipeline_backlog_km"]
+    out["water_backlog_allocated"] = (backlog.notna() & (backlog >= 0)).fillna(False).astype(bool)
 
     exit_income = _exit_income_per_capita(households)
     out["exit_income_per_capita"] = code.map(exit_income).astype("float64")

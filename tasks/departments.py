@@ -3,7 +3,8 @@
 Village criterion failures go to the criterion's department and co-departments (catalogue); a 双七 project
 without a department, lead or responsible person goes to the project's 主责部门, or, when that is blank or
 not a department of the catalogue, to the department of the criterion the project serves. Items are ordered
-so that a department reads its most urgent work first: items nobody owns yet, then those that alone keep a
+so that a department reads its most urgent work first: key villages with no project at all where the criterion
+asks for that (V-POWER), items nobody owns yet, then those that alone keep a
 village from 合格, then the rest of the veto failures (fewest other blockers first), then the others; key
 villages first within each.
 """
@@ -26,7 +27,7 @@ IMPACT_DECISIVE, IMPACT_ONE_OF_SEVERAL, IMPACT_OTHER = 0, 1, 2
 ITEM_COLUMNS = [
     "department", "township_code", "township_name", "village_code", "village_name", "is_key_village", "grade",
     "kind", "code", "veto", "failing_count", "project_id", "project_name", "project_criterion", "owner_gaps",
-    "lead", "responsible_person", "owner_missing", "blockers", "impact", "decisive",
+    "lead", "responsible_person", "no_project_first", "owner_missing", "blockers", "impact", "decisive",
 ]
 PROJECT_OWNER_FIELDS = ("department", "lead", "responsible_person")
 
@@ -45,6 +46,13 @@ def village_blockers(villages: pd.DataFrame, profile: Profile) -> pd.Series:
             blockers.add(SATISFACTION_CODE)
         out[village["village_code"]] = frozenset(blockers)
     return pd.Series(out, dtype="object")
+
+
+def _no_project_first(criterion, village: dict[str, Any], with_project: set[tuple[str, str]]) -> bool:
+    """A key village failing a criterion marked key_villages_without_project_first (V-POWER: "45个重点村有的
+    至今还没有项目") that has no project at all for it: named before everything else in the list."""
+    return (bool(criterion.params.get("key_villages_without_project_first")) and village["is_key_village"]
+            and (village["village_code"], criterion.code) not in with_project)
 
 
 def _routed_department(project: dict[str, Any], profile: Profile, known: set[str]) -> str:
@@ -70,6 +78,7 @@ def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profil
 
     criteria = readiness.village_criteria
     failing = criteria[(criteria["status"] == FAIL) & criteria["village_code"].isin(villages.index)]
+    with_project = set(zip(projects["village_code"], projects["criterion_code"])) if len(projects) else set()
     for row in failing.to_dict("records"):
         if row["code"] not in profile.codes or (row["code"] == OWNER_CODE and len(projects)):
             continue  # project owner gaps are listed per project below
@@ -81,6 +90,8 @@ def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profil
                 "kind": KIND_CRITERION, "code": criterion.code, "veto": criterion.veto,
                 "failing_count": row.get("failing_count"), "project_id": "", "project_name": "",
                 "project_criterion": "", "owner_gaps": "", "lead": lead, "responsible_person": responsible,
+                "no_project_first": _no_project_first(criterion, village_fields(row["village_code"]),
+                                                      with_project),
             })
 
     if OWNER_CODE in profile.codes and len(projects):
@@ -98,6 +109,7 @@ def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profil
                 "owner_gaps": ";".join(gaps),
                 "lead": clean_text(project.get("lead")),
                 "responsible_person": clean_text(project.get("responsible_person")),
+                "no_project_first": False,
             })
 
     items = pd.DataFrame(rows, columns=ITEM_COLUMNS[:-4])
@@ -118,9 +130,9 @@ def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profil
     items["_order"] = items["code"].map(order)
     items["_blockers"] = items["blockers"].where(items["impact"] == IMPACT_ONE_OF_SEVERAL, 0)
     items = items.sort_values(
-        ["department", "owner_missing", "impact", "_blockers", "is_key_village", "township_code", "village_code",
-         "_order", "project_id"],
-        ascending=[True, False, True, True, False, True, True, True, True], kind="stable",
+        ["department", "no_project_first", "owner_missing", "impact", "_blockers", "is_key_village", "township_code",
+         "village_code", "_order", "project_id"],
+        ascending=[True, False, False, True, True, False, True, True, True, True], kind="stable",
     )
     return items[ITEM_COLUMNS].reset_index(drop=True)
 

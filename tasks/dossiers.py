@@ -130,10 +130,15 @@ def rollup_jobs(readiness: Readiness, submissions: pd.DataFrame, issues: pd.Data
         return jobs[1:]
     blockers = village_blockers(readiness.villages, profile)
     items_by, no_items = _by(problems, "department")
+    # The water and power departments word their items with the villages' facts (issue 11); V-WATER's
+    # department also sets the county's pipeline backlog against the villages' figures.
+    facts = [c for c in ("V-WATER", "V-POWER") if c in profile.codes]
     for department in department_names(profile, problems):
         items = items_by.get(department, no_items)
+        wants_villages = any(department in profile.criterion(c).departments for c in facts)
         jobs.append(DocumentJob(DEPARTMENT, department_list_path(department), {
             "department": department, "items": items,
+            **({"villages": readiness.villages} if wants_villages else {}),
             "households": readiness.households[readiness.households["village_code"].isin(set(items["village_code"]))]
             if len(items) else readiness.households.iloc[0:0],
             "turned": villages_turned_by(items, blockers)}))

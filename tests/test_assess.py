@@ -79,3 +79,66 @@ def test_household_criterion_fails_the_village_only_through_its_exit_cohort():
     assert (income["status"], income["failing_count"], income["department"]) == ("fail", 1, "扶贫局")
     road = ready.village_criteria.set_index("code").loc["V-ROAD"]
     assert (road["status"], road["lead"], road["responsible_person"]) == ("pass", "李四", "王五")
+
+
+# --- issue 11: missing people are not passing people; accountability (real GX validation) -----------------
+
+def _validated_county():
+    from tasks.criteria_frames import canonical_frame, criteria_frames
+    from tasks.validate import validate_profile
+    from tests.test_validate import AS_OF, TOWNSHIP, household, member, surveys, village
+
+    v1, v2, v3 = (TOWNSHIP + str(n) for n in (201, 202, 203))
+    short, empty, whole = v1 + "0001", v1 + "0002", v1 + "0003"
+    tables = {
+        "households": canonical_frame("households", [
+            # 家庭人口数 4, two member rows: the two others' insurance, schooling and skills cannot be shown.
+            household(short, v1, household_size=4.0, net_income=20000.0),
+            household(empty, v1, household_size=3.0, net_income=15000.0, household_type="低保贫困户"),
+            household(whole, v1, household_size=1.0),
+        ]),
+        "members": canonical_frame("members", [member(short, 1), member(short, 2, age=48), member(whole, 1, age=60)]),
+        "villages": canonical_frame("villages", [village(v1), village(v2), village(v3)]),
+        # 6 of 10 satisfied: "部分重点村群众满意度只有60%" — below 80%, accountability; 8 of 10 passes; v3 none.
+        "surveys": canonical_frame("surveys", surveys(v1, ["满意"] * 6 + ["不满意"] * 4)
+                                   + surveys(v2, ["满意"] * 8 + ["不满意"] * 2)),
+        "projects": canonical_frame("projects", []),
+    }
+    frames = criteria_frames(tables, AS_OF, PROFILE)
+    failures = validate_profile(frames, PROFILE).failures
+    return assess_readiness(frames, failures, PROFILE), (v1, v2, v3), (short, empty, whole)
+
+
+@pytest.fixture(scope="module")
+def validated():
+    return _validated_county()
+
+
+def test_a_household_with_member_rows_missing_is_not_ready_and_says_which(validated):
+    ready, (v1, _, _), (short, empty, whole) = validated
+    households = ready.households.set_index("household_id")
+    assert households.loc[short, "failing_criteria"] == ["H-EDU", "H-MEDICAL", "H-SKILL"]
+    assert not households.loc[short, "meets_all"]
+    assert households.loc[short, "members_note"] == "家庭人口数 4 人，「家庭成员」表只有 2 行，缺 2 人的在校、参保、技能情况无法核实"
+    assert households.loc[empty, "failing_criteria"] == ["H-EDU", "H-MEDICAL", "H-SKILL"]
+    assert households.loc[empty, "members_note"] == "家庭人口数 3 人，「家庭成员」表只有 0 行，缺 3 人的在校、参保、技能情况无法核实"
+    assert households.loc[whole, "meets_all"] and pd.isna(households.loc[whole, "members_note"])
+
+
+def test_missing_member_rows_reach_the_village_counts_and_the_wrong_exit_rate(validated):
+    ready, (v1, _, _), _ = validated
+    village = ready.villages.set_index("village_code").loc[v1]
+    assert village["households_failing"] == 2
+    # H-EDU and H-MEDICAL are wrong-exit criteria: 4 + 3 of the cohort's 8 people are in failing households.
+    assert village["wrong_exit_rate"] == pytest.approx(7 / 8)
+    criteria = ready.village_criteria[ready.village_criteria["village_code"] == v1].set_index("code")
+    assert criteria.loc["H-MEDICAL", "failing_count"] == 2 and criteria.loc["H-MEDICAL", "status"] == "fail"
+    assert village["grade"] == GRADE_FAIL
+
+
+def test_accountability_is_read_from_the_satisfaction_criterion(validated):
+    ready, (v1, v2, v3), _ = validated
+    flags = ready.villages.set_index("village_code")["accountability"]
+    assert flags[v1]          # 60% < 80%: 启动问责
+    assert not flags[v2]      # exactly 80% passes
+    assert not flags[v3]      # no survey: fails the criterion, but there is no rate below the line

@@ -147,3 +147,28 @@ def test_no_failures_give_an_empty_list():
     passing = Readiness(villages=VILLAGES.assign(failing_criteria=[[]] * 5, grade="优秀"),
                         village_criteria=criteria_rows().assign(status="pass"), households=pd.DataFrame())
     assert department_problem_list(passing, PROJECTS.iloc[3:], PROFILE).empty
+
+
+def test_key_villages_without_any_power_project_are_named_first():
+    """The speech: "2016年脱贫的45个重点村有的至今还没有项目，而项目不启动，考核是不可能通过的"."""
+    power = PROFILE.criterion("V-POWER")
+    villages = pd.DataFrame([
+        village("Q", ["V-POWER"], key=True),   # key village, a power project not started (owner named)
+        village("R", ["V-POWER"]),             # not a key village, no project: owner missing
+        village("P", ["V-POWER"], key=True),   # key village, no power project at all → first
+    ])
+    rows = []
+    for v in villages.to_dict("records"):
+        for criterion in PROFILE.criteria:
+            failing = criterion.code in v["failing_criteria"]
+            owner = ("甲", "乙") if v["village_code"] == "Q" and failing else (None, None)
+            rows.append({"village_code": v["village_code"], "code": criterion.code, "status": "fail" if failing else "pass",
+                         "value": math.nan, "failing_count": 0, "department": criterion.department,
+                         "lead": owner[0], "responsible_person": owner[1]})
+    projects = pd.DataFrame([{"project_id": "Q1", "project_name": "Q村农网改造", "village_code": "Q",
+                              "criterion_code": "V-POWER", "department": power.department, "lead": "甲",
+                              "responsible_person": "乙", "build_status": "未开工"}])
+    items = department_problem_list(Readiness(villages, pd.DataFrame(rows), pd.DataFrame()), projects, PROFILE)
+    listed = items[items["department"] == power.department]
+    assert list(listed["village_code"]) == ["P", "R", "Q"]
+    assert list(listed["no_project_first"]) == [True, False, False]

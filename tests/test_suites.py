@@ -15,6 +15,7 @@ from expectations.suites import (
     HOUSING_DONE,
     HOUSING_SAFE,
     HOUSING_SOLUTIONS,
+    MEMBERS_COMPLETE,
     QUALITY,
     WELFARE_TYPES,
     build_suites,
@@ -23,7 +24,7 @@ from expectations.suites import (
     quality_suites,
 )
 from great_expectations.expectations.row_conditions import AndCondition, OrCondition
-from tasks.criteria_frames import TABLES, criteria_frames
+from tasks.criteria_frames import MEMBERS_MISSING, TABLES, criteria_frames
 
 
 def _expectations(suites, family=None):
@@ -55,7 +56,24 @@ def test_criteria_expectations_cover_exactly_the_profiles_criteria(name):
     suites = build_suites(profile)
     assert set(criterion_codes(suites)) == set(profile.codes)
     for suite, exp in _expectations(suites, CRITERIA):
+        if exp.meta.get("check") == MEMBERS_COMPLETE:
+            continue  # checked in test_member_criteria_also_need_every_member_row
         assert suite.meta["table"] == profile.criterion(exp.meta["code"]).table
+
+
+@pytest.mark.parametrize("name", profile_names())
+def test_member_criteria_also_need_every_member_row(name):
+    """Missing people are not passing people: each criterion judged on member rows has a check on the
+    households table, tagged with its own code, that 家庭人口数 − member rows is known and ≤ 0."""
+    profile = load_profile(name)
+    suites = build_suites(profile)
+    member_codes = {c.code for c in profile.criteria if c.table == "members"}
+    checks = [e for e in suites["criteria.households"].expectations if e.meta.get("check") == MEMBERS_COMPLETE]
+    assert {e.meta["code"] for e in checks} == member_codes
+    assert {e.column for e in checks} == {MEMBERS_MISSING}
+    for exp in checks:
+        assert exp.meta["table"] == "households"
+        assert exp.meta["severity"] == ("error" if profile.criterion(exp.meta["code"]).veto else "warning")
 
 
 def test_a_criterion_without_a_builder_stops_suite_building(monkeypatch):
@@ -114,7 +132,7 @@ def test_thresholds_come_from_the_profile():
     bands = {e.meta["band"]: e.min_value for e in _by_code(suites, "V-SATISFACTION") if e.meta.get("check") != "known"}
     params = profile.criterion("V-SATISFACTION").params
     assert bands == {"pass": params["fail_below"], "excellent": params["excellent_from"]}
-    edu = [e for e in _by_code(suites, "H-EDU") if e.meta.get("check") != "known"]
+    edu = [e for e in _by_code(suites, "H-EDU") if e.meta.get("check") not in ("known", MEMBERS_COMPLETE)]
     parameters = {c.parameter for c in edu[0].row_condition.conditions[0].conditions}
     assert parameters == {profile.criterion("H-EDU").params["min_age"], profile.criterion("H-EDU").params["max_age"]}
 

@@ -109,6 +109,7 @@ def surveys(village_code: str, answers: list[str]) -> list[dict]:
 
 
 CHILD = {"labour_capacity": "无劳动力", "skill_certificate_no": None, "relation": "之子"}
+MEMBER_CRITERIA = {"H-MEDICAL", "H-EDU", "H-SKILL"}
 
 # name: (household values, [member values], criteria expected to fail)
 HOUSEHOLD_CASES = {
@@ -137,6 +138,14 @@ HOUSEHOLD_CASES = {
     "labour_with_employment_only": ({"industry_support": None, "employment": "外出务工"}, [{}], set()),
     "no_labour_on_wubao": ({"household_type": "五保贫困户", "industry_support": None}, [{"labour_capacity": "无劳动力", "skill_certificate_no": None}], set()),
     "no_labour_not_on_welfare": ({"household_type": "一般贫困户"}, [{"labour_capacity": "无劳动力", "skill_certificate_no": None}], {"H-LIVELIHOOD"}),
+    # Missing people are not passing people (domain.md, last bullet of the third-party section): the member
+    # criteria fail as unknowable; the two rows present are complete and would pass.
+    "three_people_two_rows": ({"household_size": 3.0}, [{}, {}], MEMBER_CRITERIA),
+    # No member row at all (on 低保, so H-LIVELIHOOD's "no labour member" branch passes and only the rule shows).
+    "three_people_no_rows": ({"household_size": 3.0, "household_type": "低保贫困户"}, [], MEMBER_CRITERIA),
+    "three_people_three_rows": ({"household_size": 3.0}, [{}, {}, {}], set()),
+    "more_rows_than_people": ({"household_size": 1.0}, [{}, {}], set()),
+    "household_size_unknown": ({"household_size": None}, [{}], MEMBER_CRITERIA),
 }
 HOUSEHOLD_IDS = {name: f"{GOOD_VILLAGE}{i + 1:04d}" for i, name in enumerate(HOUSEHOLD_CASES)}
 
@@ -155,14 +164,24 @@ VILLAGE_CASES = {
     "road_project_approved": ({"has_paved_road": False}, ALL_YES, [("V-ROAD", {})], 0, set()),
     "road_project_pending": ({"has_paved_road": False}, ALL_YES, [("V-ROAD", {"approval_status": "已申报"})], 0, {"V-ROAD"}),
     "road_unknown": ({"has_paved_road": None}, ALL_YES, [], 0, {"V-ROAD"}),
-    "power_project_unapproved": ({"power_full_coverage": False}, ALL_YES, [("V-POWER", {"approval_status": "未申报"})], 0, set()),
+    # "项目不启动，考核是不可能通过的": only a started power project stands in for full coverage.
+    "power_project_building_unapproved": ({"power_full_coverage": False}, ALL_YES, [("V-POWER", {"approval_status": "未申报", "build_status": "在建"})], 0, set()),
+    "power_project_completed": ({"power_full_coverage": False}, ALL_YES, [("V-POWER", {"build_status": "已完工"})], 0, set()),
+    "power_project_accepted": ({"power_full_coverage": False}, ALL_YES, [("V-POWER", {"build_status": "已验收"})], 0, set()),
+    "power_project_not_started": ({"power_full_coverage": False}, ALL_YES, [("V-POWER", {"build_status": "未开工"})], 0, {"V-POWER"}),
+    "power_project_status_blank": ({"power_full_coverage": False}, ALL_YES, [("V-POWER", {})], 0, {"V-POWER"}),
     "no_power_no_project": ({"power_full_coverage": False}, ALL_YES, [], 0, {"V-POWER"}),
     "no_carrier": ({"telecom_carriers": "无"}, ALL_YES, [], 0, {"V-TELECOM"}),
     "one_carrier": ({"telecom_carriers": "联通"}, ALL_YES, [], 0, set()),
     "carrier_named_loosely": ({"telecom_carriers": "中国移动信号弱"}, ALL_YES, [], 0, {"V-TELECOM"}),
     "water_99pct": ({"safe_water_coverage": 99.0}, ALL_YES, [], 0, {"V-WATER"}),
-    "water_scheduled": ({"safe_water_coverage": 60.0}, ALL_YES, [("V-WATER", {"planned_completion": pd.Timestamp("2016-12-20")})], 0, set()),
-    "water_project_without_date": ({"safe_water_coverage": 60.0}, ALL_YES, [("V-WATER", {})], 0, {"V-WATER"}),
+    # V-WATER (xunyang-2016): the backlog allocated to the village (a km figure, 0 allowed) and a scheduled project.
+    "water_scheduled": ({"safe_water_coverage": 60.0, "pipeline_backlog_km": 12.5}, ALL_YES, [("V-WATER", {"planned_completion": pd.Timestamp("2016-12-20")})], 0, set()),
+    "water_scheduled_nothing_to_lay": ({"safe_water_coverage": 95.0, "pipeline_backlog_km": 0.0}, ALL_YES, [("V-WATER", {"planned_completion": pd.Timestamp("2016-12-20")})], 0, set()),
+    "water_scheduled_backlog_not_allocated": ({"safe_water_coverage": 60.0}, ALL_YES, [("V-WATER", {"planned_completion": pd.Timestamp("2016-12-20")})], 0, {"V-WATER"}),
+    "water_backlog_allocated_no_project": ({"safe_water_coverage": 60.0, "pipeline_backlog_km": 12.5}, ALL_YES, [], 0, {"V-WATER"}),
+    "water_project_without_date": ({"safe_water_coverage": 60.0, "pipeline_backlog_km": 12.5}, ALL_YES, [("V-WATER", {})], 0, {"V-WATER"}),
+    "water_full_backlog_blank": ({"safe_water_coverage": 100.0, "pipeline_backlog_km": None}, ALL_YES, [], 0, set()),
     "no_clinic": ({"has_clinic": False}, ALL_YES, [], 0, {"V-CLINIC"}),
     "culture_unknown": ({"has_culture_venue": None}, ALL_YES, [], 0, {"V-CULTURE"}),
     "industry_org_none": ({"industry_org": "无"}, ALL_YES, [], 0, {"V-INDUSTRY"}),
@@ -247,6 +266,25 @@ def test_data_rules(county, name):
     rows = failures[(failures["family"] == "quality") & (failures["key"] == QUALITY_IDS[name])]
     assert set(zip(rows["code"], rows["column"])) == QUALITY_CASES[name][1]
     assert set(rows["severity"]) <= {"error"}
+
+
+def test_missing_member_rows_stay_one_data_quality_issue(county):
+    """The household-size rule keeps reporting the mismatch once (data quality); the member criteria each
+    fail once on the household row, from the households table, and never as a quality issue."""
+    _, validation = county
+    failures = validation.failures
+    rows = failures[failures["household_id"] == HOUSEHOLD_IDS["three_people_two_rows"]]
+    quality = rows[rows["family"] == "quality"]
+    size_rule = quality[quality["code"] == "DQ-HOUSEHOLD-SIZE"]
+    assert list(size_rule["column"]) == ["household_size"]
+    assert "members_missing" not in set(quality["column"]) and not set(quality["code"]) & MEMBER_CRITERIA
+    criteria = rows[rows["family"] == "criteria"]
+    assert sorted(criteria["code"]) == sorted(MEMBER_CRITERIA)
+    assert set(criteria["table"]) == {"households"} and set(criteria["column"]) == {"members_missing"}
+    # the household whose rows are complete has no such failure
+    complete = failures[failures["household_id"] == HOUSEHOLD_IDS["three_people_three_rows"]]
+    assert complete[complete["family"] == "criteria"].empty
+    assert "DQ-HOUSEHOLD-SIZE" not in set(complete["code"])
 
 
 def test_duplicate_keys_fail_on_every_copy(county):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from evalprep.template import sheets
+from expectations.catalogue import raw_catalogue
 
 from .draw import Draw, Weighted
 from .edits import WEEK_NUMBERS, Edits, Gap, active_weeks
@@ -15,6 +16,8 @@ from .weeks import NEVER
 PROJECT_COLUMNS = [c.name for c in sheets()["projects"].columns] + ["_township_code", "_from"]
 APPROVAL = Weighted([("已批复", 75), ("已申报", 18), ("未申报", 7)])
 BUILD = Weighted([("未开工", 15), ("在建", 55), ("已完工", 20), ("已验收", 10)])
+STARTED = tuple(raw_catalogue()["criteria"]["V-POWER"]["started_build_statuses"])
+STARTED_PROGRESS = 20  # a power project started this autumn, no draw (keeps the seeded stream as it was)
 INVESTMENT = {"V-ROAD": (80, 900), "V-POWER": (30, 300), "V-WATER": (20, 260), "V-INDUSTRY": (10, 200),
               "H-HOUSING": (100, 1500), "V-CLINIC": (8, 40), "V-CULTURE": (10, 60), "V-TELECOM": (15, 80)}
 
@@ -100,13 +103,18 @@ class ProjectMaker:
                         {w: status for w in weeks})
         elif d.chance(0.3):
             added.append(self._add(v, nxt(), "V-ROAD", upgrade=True))
-        # power: no project, no pass
+        # power: no project, no pass — and "项目不启动，考核是不可能通过的": the project standing in is started
         if not villages.get(vidx, "power_full_coverage"):
             fix = v.fix.get("V-POWER")
             if fix:
                 gap("V-POWER", {w: ("villages", vidx, "power_full_coverage") for w in active_weeks(fix)}, None)
             if fix != NEVER:
-                added.append(self._add(v, nxt(), "V-POWER", approved=d.chance(0.7), from_week=fix or WEEK_NUMBERS[0]))
+                idx = self._add(v, nxt(), "V-POWER", approved=d.chance(0.7), from_week=fix or WEEK_NUMBERS[0])
+                if self.table.get(idx, "build_status") not in STARTED:
+                    for column, value in (("approval_status", "已批复"), ("build_status", STARTED[0]),
+                                          ("progress_pct", STARTED_PROGRESS)):
+                        self.table.set(idx, column, value)
+                added.append(idx)
         elif d.chance(0.2):
             added.append(self._add(v, nxt(), "V-POWER"))
         # water: below 100% coverage needs an approved project with a completion date

@@ -63,6 +63,12 @@ def household_criteria(frames: dict[str, pd.DataFrame], profile: Profile, as_of:
         failing = set(by_hh[member_fail.to_numpy()])
         return ~hh["household_id"].isin(failing)
 
+    # Missing people are not passing people: a household with fewer 家庭成员 rows than its 家庭人口数, or
+    # without 家庭人口数, cannot show a member criterion (H-EDU, H-MEDICAL, H-SKILL).
+    rows = hh["household_id"].map(by_hh.value_counts()).fillna(0)
+    size = hh["household_size"]
+    members_complete = (size.notna() & (rows >= size)).fillna(False).astype(bool).to_numpy()
+
     out = pd.DataFrame(index=hh.index)
     for crit in profile.by_level("household"):
         code = crit.code
@@ -76,11 +82,11 @@ def household_criteria(frames: dict[str, pd.DataFrame], profile: Profile, as_of:
         elif code == "H-EDU":
             age = _ages(mm["id_number"], as_of)
             lo, hi = int(crit.params["min_age"]), int(crit.params["max_age"])
-            out[code] = none_of(((age >= lo) & (age <= hi)).fillna(False) & (mm["schooling"] == "辍学").fillna(False))
+            out[code] = none_of(((age >= lo) & (age <= hi)).fillna(False) & (mm["schooling"] == "辍学").fillna(False)) & members_complete
         elif code == "H-MEDICAL":
-            out[code] = none_of(~(_true(mm["insured_ncms"]) & _true(mm["insured_critical"])))
+            out[code] = none_of(~(_true(mm["insured_ncms"]) & _true(mm["insured_critical"]))) & members_complete
         elif code == "H-SKILL":
-            out[code] = none_of(labour & ~_filled_any(mm["skill_certificate_no"]))
+            out[code] = none_of(labour & ~_filled_any(mm["skill_certificate_no"])) & members_complete
         elif code == "H-LIVELIHOOD":
             with_labour = hh["household_id"].isin(set(by_hh[labour.to_numpy()]))
             working = _filled(hh["industry_support"]) | _filled(hh["employment"])
@@ -136,7 +142,8 @@ def assess(frames: dict[str, pd.DataFrame], profile: Profile, as_of: dt.date) ->
     crit_code = pp["criterion_code"]
     approved = (pp["approval_status"] == "已批复").fillna(False)
     road_project = villages_with(((crit_code == "V-ROAD") & approved).fillna(False))
-    power_project = villages_with((crit_code == "V-POWER").fillna(False))
+    started = profile.criterion("V-POWER").params.get("started_build_statuses", ()) if "V-POWER" in profile.codes else ()
+    power_project = villages_with(((crit_code == "V-POWER") & pp["build_status"].isin(list(started))).fillna(False))
     water_project = villages_with(((crit_code == "V-WATER") & approved & pp["planned_completion"].notna()).fillna(False))
     owners = _filled_any(pp["department"]) & _filled_any(pp["lead"]) & _filled_any(pp["responsible_person"])
     ownerless = villages_with(~owners)
@@ -170,7 +177,9 @@ def assess(frames: dict[str, pd.DataFrame], profile: Profile, as_of: dt.date) ->
                 ok = isinstance(carriers, str) and bool(CARRIERS & set(carriers.split("、")))
             elif c == "V-WATER":
                 coverage = v["safe_water_coverage"]
-                ok = (not pd.isna(coverage) and coverage >= 100) or code in water_project
+                backlog = v.get("pipeline_backlog_km")
+                allocated = backlog is not None and not pd.isna(backlog) and backlog >= 0
+                ok = (not pd.isna(coverage) and coverage >= 100) or (code in water_project and allocated)
             elif c == "V-CLINIC":
                 ok = _is_true(v["has_clinic"])
             elif c == "V-CULTURE":

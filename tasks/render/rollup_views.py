@@ -13,6 +13,7 @@ from tasks.render.formatting import (
     COUNT_UNIT, GRADE_SYMBOL, NOT_NAMED, PASSING_GRADES, VETO_MARK, as_date, as_flag, as_int, clean_text, codes_of, format_date,
     labels_of,
 )
+from tasks.render.evaluators_view import POWER, WATER, water_backlog, water_village
 from tasks.render.paths import attachment_name, department_list_path
 from tasks.render.village_sections import OWNER_FIELDS, township_submission
 from tasks.render.view_models import (
@@ -78,8 +79,14 @@ def township_summary_context(
 
 # ----------------------------------------------------------------------------------------- department
 
-def _problem(profile: Profile, item: Mapping[str, Any]) -> str:
+def _problem(profile: Profile, item: Mapping[str, Any], villages: Mapping[str, Mapping[str, Any]] | None = None) -> str:
     criterion = profile.criterion(item["code"])
+    village = (villages or {}).get(item["village_code"])
+    if item["kind"] != KIND_PROJECT and criterion.code == POWER and as_flag(item.get("no_project_first")):
+        return f"{criterion.label}未达标：重点村，无任何电力项目（项目不启动，考核是不可能通过的）"
+    if item["kind"] != KIND_PROJECT and criterion.code == WATER and village is not None:
+        water = water_village(profile, village)
+        return f"{criterion.label}未达标：覆盖率 {water['coverage']}，{water['backlog']}，{water['project']}"
     if item["kind"] == KIND_PROJECT:
         gaps = "、".join(OWNER_FIELDS[f] for f in codes_of(item["owner_gaps"]))
         serves = labels_of(profile, [item["project_criterion"]])[0] if item["project_criterion"] else "—"
@@ -98,8 +105,10 @@ def _impact(item: Mapping[str, Any]) -> str:
     return "非否决项（影响评优）"
 
 
-def department_item_rows(profile: Profile, items: pd.DataFrame) -> list[dict[str, Any]]:
-    """Printable rows of a department's items, in the items' order."""
+def department_item_rows(profile: Profile, items: pd.DataFrame,
+                         villages: Mapping[str, Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Printable rows of a department's items, in the items' order (villages: the readiness rows by code, for
+    the water and power facts)."""
     return [
         {
             "number": number,
@@ -109,7 +118,7 @@ def department_item_rows(profile: Profile, items: pd.DataFrame) -> list[dict[str
             "key_village": "重点村" if as_flag(item["is_key_village"]) else "",
             "grade": clean_text(item["grade"]),
             "grade_symbol": GRADE_SYMBOL.get(clean_text(item["grade"]), ""),
-            "problem": _problem(profile, item),
+            "problem": _problem(profile, item, villages),
             "veto_mark": VETO_MARK if item["veto"] else "",
             "impact": _impact(item),
             "decisive": bool(item["decisive"]),
@@ -137,6 +146,7 @@ def _households_of(profile: Profile, department: str, items: pd.DataFrame, house
             "village_code": clean_text(h["village_code"]), "household_id": clean_text(h["household_id"]),
             "head_name": clean_text(h.get("head_name")), "head_id": mask(h.get("head_id_number")),
             "exit_status": clean_text(h.get("exit_status")), "failing": "、".join(labels_of(profile, codes)),
+            "note": clean_text(h.get("members_note")),
             "helper": clean_text(h.get("helper_name"), NOT_NAMED), "helper_phone": mask_phone(h.get("helper_phone")),
         })
     return rows
@@ -149,11 +159,16 @@ def department_list_context(
     run: Mapping[str, Any],
     households: pd.DataFrame | None = None,
     turned: list[str] | None = None,
+    villages: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """One department's problem list: what it owns, the fixes that turn most villages, every item (the worst
     MAX_DEPARTMENT_ROWS printed, all in the spreadsheet), households behind its household criteria."""
     as_of = as_date(run["as_of"])
-    rows = department_item_rows(profile, items)
+    by_code = ({v["village_code"]: v for v in villages.to_dict("records")} if villages is not None and len(villages)
+               else {})
+    rows = department_item_rows(profile, items, by_code)
+    owns_water = WATER in profile.codes and department in profile.criterion(WATER).departments
+    water = water_backlog(profile, villages) if owns_water and villages is not None else None
     fixes = []
     for fix in fixes_that_turn_villages(items).to_dict("records"):
         criterion = profile.criterion(fix["code"])
@@ -187,6 +202,7 @@ def department_list_context(
             "attachment": attachment_name(department_list_path(department)),
         },
         "fixes": fixes,
+        "water": water,
         "rows": rows[:MAX_DEPARTMENT_ROWS],
         "more": max(0, len(rows) - MAX_DEPARTMENT_ROWS),
         "complete": rows,

@@ -21,6 +21,10 @@ from tasks.render.formatting import (  # noqa: F401  (re-exported: the view mode
     as_date, as_flag, as_int, clean_text, codes_of, format_date, format_pct, format_threshold, is_missing, labels_of,
     redact,
 )
+from tasks.render.evaluators_view import (
+    POWER, WATER, accountability, accountable_villages, power_village, power_without_project, water_backlog,
+    water_village,
+)
 from tasks.render.paths import attachment_name, dossier_path
 from tasks.render.village_sections import (
     SUBMISSION_WORDS, data_quality_section, housing_section, projects_section, trend_section,
@@ -308,8 +312,10 @@ def _wrong_exit(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _criterion_actions(profile: Profile, by_code: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _criterion_actions(profile: Profile, by_code: dict[str, dict[str, Any]],
+                       village: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """One line per failing criterion other than the two rates, in words a village cadre acts on."""
+    village = village or {}
     actions = []
     for criterion in profile.criteria:
         if criterion.code in _RATE_VALUED:
@@ -319,7 +325,12 @@ def _criterion_actions(profile: Profile, by_code: dict[str, dict[str, Any]]) -> 
             continue
         count = as_int(row.get("failing_count")) if row is not None else None
         owner = _owner(criterion, row, failing=True)["department"]
-        if criterion.level == "household" and count:
+        if criterion.code == WATER and "water_backlog_allocated" in village:
+            water = water_village(profile, village)
+            text = f"{criterion.label}未达标：覆盖率 {water['coverage']}，{water['backlog']}，{water['project']}（{owner}）"
+        elif criterion.code == POWER and "power_project_exists" in village:
+            text = f"{criterion.label}未达标：{power_village(profile, village)}（{owner}）"
+        elif criterion.level == "household" and count:
             text = f"{count} 户{criterion.label}未解决（{owner}）"
         elif criterion.level in COUNT_UNIT and count:
             text = f"{criterion.label}：{count} {COUNT_UNIT[criterion.level]}未落实（{owner}）"
@@ -333,7 +344,7 @@ def _third_party(profile: Profile, village: Mapping[str, Any], by_code: dict[str
     actions = [
         *_satisfaction_actions(profile, village),
         *_incidence_actions(profile, village),
-        *_criterion_actions(profile, by_code),
+        *_criterion_actions(profile, by_code, village),
     ]
     actions.sort(key=lambda a: not a["veto"])
     for action in actions:
@@ -342,6 +353,9 @@ def _third_party(profile: Profile, village: Mapping[str, Any], by_code: dict[str
         "satisfaction": _satisfaction(profile, village),
         "incidence": _incidence(profile, village),
         "wrong_exit": _wrong_exit(profile, village),
+        "accountability": accountability(profile, village),
+        "water": water_village(profile, village) if "water_backlog_allocated" in village else None,
+        "power": power_village(profile, village) if "power_project_exists" in village else None,
         "actions": actions,
     }
 
@@ -365,6 +379,7 @@ def _household_gaps(profile: Profile, households: pd.DataFrame, limit: int = MAX
             "in_cohort": h["_cohort"],
             "first_remaining": index > 0 and not h["_cohort"] and records[index - 1]["_cohort"],
             "failing": "、".join(labels_of(profile, h["_codes"])),
+            "note": redact(clean_text(h.get("members_note"))),  # member rows missing (issue 11)
             "helper": clean_text(h["helper_name"], NOT_NAMED),
             "helper_phone": mask_phone(h["helper_phone"]),
         }
@@ -423,6 +438,7 @@ def village_dossier_context(
         "document_id": document_id(run),
         "profile": profile.label,
         "veto_failing": "、".join(r["label"] for r in failing_rows if r["veto"]) or "无",
+        "accountability": accountability(profile, village),
         "other_failing": "、".join(r["label"] for r in failing_rows if not r["veto"]) or "无",
         "households": gaps["households"],
         "households_failing": gaps["total"],
@@ -720,6 +736,9 @@ def county_summary_context(
         "worst_villages": worst,
         "failing_villages": failing_villages,
         "criteria": criteria_overview(profile, villages, village_criteria),
+        "power_without_project": power_without_project(profile, villages),
+        "water": water_backlog(profile, villages),
+        "accountability": accountable_villages(profile, villages),
         "legend": criteria_legend(profile, source_numbers(profile)),
         "submissions": submission_overview(submissions),
         "simulation": simulation_headline(simulation),
