@@ -100,16 +100,18 @@ def water_backlog(profile: Profile, villages: pd.DataFrame) -> dict[str, Any] | 
 
 # ------------------------------------------------------------------------------------------------ power
 
-def power_village(profile: Profile, village: Mapping[str, Any]) -> str | None:
+def power_village(profile: Profile, village: Mapping[str, Any]) -> dict[str, str] | None:
     """The village's power project in words: started, not started, or none at all."""
     if POWER not in profile.codes:
         return None
     started = profile.criterion(POWER).params.get("started_build_statuses", ())
     if as_flag(village.get("power_project_started")):
-        return f"电力项目已启动（{'、'.join(started)}之一）"
-    if as_flag(village.get("power_project_exists")):
-        return "电力项目尚未启动（项目不启动，考核是不可能通过的）"
-    return "无任何电力项目"
+        text = f"电力项目已启动（{'、'.join(started)}之一）"
+    elif as_flag(village.get("power_project_exists")):
+        text = "电力项目尚未启动（项目不启动，考核是不可能通过的）"
+    else:
+        text = "无任何电力项目"
+    return {"label": profile.criterion(POWER).label, "text": text}
 
 
 def power_without_project(profile: Profile, villages: pd.DataFrame) -> list[dict[str, Any]]:

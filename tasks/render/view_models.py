@@ -329,7 +329,7 @@ def _criterion_actions(profile: Profile, by_code: dict[str, dict[str, Any]],
             water = water_village(profile, village)
             text = f"{criterion.label}未达标：覆盖率 {water['coverage']}，{water['backlog']}，{water['project']}（{owner}）"
         elif criterion.code == POWER and "power_project_exists" in village:
-            text = f"{criterion.label}未达标：{power_village(profile, village)}（{owner}）"
+            text = f"{criterion.label}未达标：{power_village(profile, village)['text']}（{owner}）"
         elif criterion.level == "household" and count:
             text = f"{count} 户{criterion.label}未解决（{owner}）"
         elif criterion.level in COUNT_UNIT and count:
