@@ -16,7 +16,7 @@ import pandas as pd
 
 from expectations.catalogue import Profile
 from tasks import stage_task
-from tasks.assess import FAIL, GRADE_FAIL, Readiness
+from tasks.assess import FAIL, GRADE_FAIL, PASS, Readiness
 from tasks.render.formatting import as_flag, clean_text, codes_of
 
 OWNER_CODE = "P-OWNER"
@@ -26,7 +26,7 @@ IMPACT_DECISIVE, IMPACT_ONE_OF_SEVERAL, IMPACT_OTHER = 0, 1, 2
 ITEM_COLUMNS = [
     "department", "township_code", "township_name", "village_code", "village_name", "is_key_village", "grade",
     "kind", "code", "veto", "failing_count", "project_id", "project_name", "project_criterion", "owner_gaps",
-    "lead", "responsible_person", "owner_missing", "blockers", "impact", "decisive",
+    "lead", "responsible_person", "status", "unknown_reason", "owner_missing", "blockers", "impact", "decisive",
 ]
 PROJECT_OWNER_FIELDS = ("department", "lead", "responsible_person")
 
@@ -69,7 +69,8 @@ def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profil
                 "is_key_village": as_flag(v["is_key_village"]), "grade": v["grade"]}
 
     criteria = readiness.village_criteria
-    failing = criteria[(criteria["status"] == FAIL) & criteria["village_code"].isin(villages.index)]
+    # unknown (无法判定) counts as failing: the department is asked for what is missing
+    failing = criteria[(criteria["status"] != PASS) & criteria["village_code"].isin(villages.index)]
     for row in failing.to_dict("records"):
         if row["code"] not in profile.codes or (row["code"] == OWNER_CODE and len(projects)):
             continue  # project owner gaps are listed per project below
@@ -81,6 +82,7 @@ def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profil
                 "kind": KIND_CRITERION, "code": criterion.code, "veto": criterion.veto,
                 "failing_count": row.get("failing_count"), "project_id": "", "project_name": "",
                 "project_criterion": "", "owner_gaps": "", "lead": lead, "responsible_person": responsible,
+                "status": row["status"], "unknown_reason": clean_text(row.get("unknown_reason")),
             })
 
     if OWNER_CODE in profile.codes and len(projects):
@@ -98,6 +100,7 @@ def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profil
                 "owner_gaps": ";".join(gaps),
                 "lead": clean_text(project.get("lead")),
                 "responsible_person": clean_text(project.get("responsible_person")),
+                "status": FAIL, "unknown_reason": "",
             })
 
     items = pd.DataFrame(rows, columns=ITEM_COLUMNS[:-4])
