@@ -17,7 +17,7 @@ from tasks.assess import Readiness
 VILLAGE_COLUMNS = [
     "village_code", "village_name", "township_code", "is_key_village", "grade", "failing_criteria",
     "satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate",
-    "households", "households_failing", "satisfaction_sample_risk", "exit_households",
+    "households", "households_failing", "satisfaction_sample_risk", "exit_households", "unknown_criteria",
 ]
 HOUSEHOLD_COLUMNS = ["household_id", "village_code", "exit_status", "meets_all", "failing_criteria"]
 CSV_ENCODING = "utf-8-sig"  # Excel on Chinese Windows opens UTF-8 CSV correctly only with a BOM
@@ -43,6 +43,7 @@ def villages_table(readiness: Readiness) -> pd.DataFrame:
     """readiness/villages.csv rows, rates rounded to 4 places."""
     frame = readiness.villages[VILLAGE_COLUMNS].copy()
     frame["failing_criteria"] = _joined(frame["failing_criteria"])
+    frame["unknown_criteria"] = _joined(frame["unknown_criteria"])
     frame["is_key_village"] = frame["is_key_village"].map({True: "是", False: "否"})
     for col in ("satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate",
                 "satisfaction_sample_risk"):
