@@ -120,7 +120,7 @@ def _measured(criterion: Criterion, row: Mapping[str, Any] | None, village: Mapp
     if row is None:
         return "—"
     if row.get("status") == UNKNOWN:
-        return UNKNOWN_WORD
+        return "—"  # the status says 无法判定, the note under the table why
     passed = row.get("status") == PASS
     if criterion.code in _AGAINST and not is_missing(row.get("value")):
         op, threshold, per, digits = _AGAINST[criterion.code]
@@ -393,6 +393,10 @@ def _household_gaps(profile: Profile, households: pd.DataFrame, limit: int = MAX
 
 # ---------------------------------------------------------------------------------------------- village
 
+def _failing_word(row: Mapping[str, Any]) -> str:
+    return f"{row['label']}（{UNKNOWN_WORD}）" if row["status"] == UNKNOWN else row["label"]
+
+
 def _rows_by_code(criteria: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return {row["code"]: row for row in criteria.to_dict("records")}
 
@@ -433,8 +437,8 @@ def village_dossier_context(
         "week": run["week"],
         "document_id": document_id(run),
         "profile": profile.label,
-        "veto_failing": "、".join(r["label"] for r in failing_rows if r["veto"]) or "无",
-        "other_failing": "、".join(r["label"] for r in failing_rows if not r["veto"]) or "无",
+        "veto_failing": "、".join(_failing_word(r) for r in failing_rows if r["veto"]) or "无",
+        "other_failing": "、".join(_failing_word(r) for r in failing_rows if not r["veto"]) or "无",
         "households": gaps["households"],
         "households_failing": gaps["total"],
         "cohort_failing": gaps["cohort_total"],
