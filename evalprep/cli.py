@@ -23,9 +23,20 @@ def cmd_generate_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_county_file(inbox: Path | None, reference: Path | None) -> None:
+    """Read county.yaml before the flow starts, so that a malformed one is a one-line error (exit code 2), not a
+    failed flow run with a traceback."""
+    from evalprep.run_config import load_county, reference_dir
+
+    settings = load_settings()
+    inbox_dir = Path(inbox).resolve() if inbox else settings.inbox_dir
+    load_county(reference_dir(inbox_dir, str(reference) if reference else None), settings.reference_dir)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import os
 
+    check_county_file(args.inbox, args.reference)
     from flows.weekly import weekly_county_run
 
     flow_fn = weekly_county_run
@@ -58,6 +69,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"生成演示县：{county}")
         generate_demo(county, seed=args.seed)
     week = DEMO_WEEKS[-1]
+    check_county_file(county / "inbox", county / "reference")
     out = weekly_county_run(inbox=str(county / "inbox"), week=week, out=str(args.out) if args.out else None,
                             reference=str(county / "reference"))
     print(out)
@@ -67,6 +79,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from flows.inspection import inspection_run
 
+    check_county_file(None, None)
     out = inspection_run(townships=list(args.township or []), villages=list(args.village or []), week=args.week,
                          out=str(args.out) if args.out else None, profile=args.profile)
     print(out)

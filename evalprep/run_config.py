@@ -56,13 +56,87 @@ class RunConfig:
     def targets(self) -> dict[str, int]:
         return self.county.get("targets", {}).get(self.profile.year, {"key_villages": 0, "exit_households": 0})
 
+    @property
+    def county_rural_income(self) -> float | None:
+        """全县农村居民人均可支配收入 (元) of the profile year, from county.yaml; None when it gives none."""
+        return _for_year(self.county.get(RURAL_INCOME), self.profile.year)
 
-def _county(reference: Path, fallback: Path) -> dict:
+    @property
+    def previous_income_ratio(self) -> float | dict[str, float] | None:
+        """Last year's exit-income ratio for the profile year: one county-wide figure or village code → ratio."""
+        return _for_year(self.county.get(PREVIOUS_RATIO), self.profile.year)
+
+
+COUNTY_FILE = "county.yaml"
+RURAL_INCOME, PREVIOUS_RATIO = "rural_income", "previous_income_ratio"
+
+
+class CountyFileError(ValueError):
+    """county.yaml cannot be used: the message is one line naming the file and the key."""
+
+
+def _for_year(by_year: dict | None, year: int):
+    return (by_year or {}).get(year)
+
+
+def _number(value: object, path: Path, key: str, *, upper: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 or (upper and value > upper):
+        bound = f"，且不大于 {upper:g}" if upper else ""
+        raise CountyFileError(f"{path}：{key} 应为大于 0 的数字{bound}，现为「{value}」")
+    return float(value)
+
+
+def _by_year(raw: object, path: Path, key: str) -> dict[int, object]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise CountyFileError(f"{path}：{key} 应按年度填写（如 {key}: {{2016: …}}），现为「{raw}」")
+    out = {}
+    for year, value in raw.items():
+        if not str(year).isdigit() or len(str(year)) != 4:
+            raise CountyFileError(f"{path}：{key} 的年度「{year}」不是四位年份")
+        out[int(year)] = value
+    return out
+
+
+def load_county(reference: Path, fallback: Path) -> dict:
+    """county.yaml from the reference folder (else the fallback): county name, targets by year, and the inputs of
+    V-INCOME-GROWTH by profile year — rural_income (元) and previous_income_ratio (one county-wide figure, or
+    village code → figure). Absent inputs are allowed (the criterion is then 无法判定); malformed ones raise
+    CountyFileError naming the file and the key."""
     for folder in (reference, fallback):
-        path = folder / "county.yaml"
+        path = folder / COUNTY_FILE
         if path.exists():
-            return yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {}
+            break
+    else:
+        return {}
+    try:
+        county = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行" if mark is not None else "格式"
+        raise CountyFileError(f"{path}：{where} YAML 格式错误，无法读取") from None
+    if county is None:
+        return {}
+    if not isinstance(county, dict):
+        raise CountyFileError(f"{path}：文件应为“键: 值”的映射，现为「{type(county).__name__}」")
+    incomes = {y: _number(v, path, f"{RURAL_INCOME}.{y}") for y, v in _by_year(county.get(RURAL_INCOME), path, RURAL_INCOME).items()}
+    ratios: dict[int, object] = {}
+    for year, value in _by_year(county.get(PREVIOUS_RATIO), path, PREVIOUS_RATIO).items():
+        key = f"{PREVIOUS_RATIO}.{year}"
+        if isinstance(value, dict):
+            for code in value:
+                if not (isinstance(code, str) and code.isdigit() and len(code) == 12):
+                    raise CountyFileError(f"{path}：{key} 的村代码「{code}」应为带引号的12位村代码")
+            ratios[year] = {code: _number(v, path, f"{key}.{code}", upper=10) for code, v in value.items()}
+        else:
+            ratios[year] = _number(value, path, key, upper=10)
+    return {**county, RURAL_INCOME: incomes, PREVIOUS_RATIO: ratios}
+
+
+def reference_dir(inbox_dir: Path, reference: str | None) -> Path:
+    """--reference, else the reference folder beside the inbox."""
+    return Path(reference).resolve() if reference else inbox_dir.parent / "reference"
 
 
 def latest_week(inbox_dir: Path) -> str:
@@ -83,15 +157,15 @@ def resolve_run(inbox: str | None, week: str | None, out: str | None = None, pro
     week_dir = inbox_dir / week
     if not week_dir.is_dir():
         raise FileNotFoundError(f"收件箱中没有 {week} 文件夹：{week_dir}")
-    reference_dir = Path(reference).resolve() if reference else inbox_dir.parent / "reference"
-    county = _county(reference_dir, settings.reference_dir)
+    reference_folder = reference_dir(inbox_dir, reference)
+    county = load_county(reference_folder, settings.reference_dir)
     return RunConfig(
         week=week,
         week_dir=week_dir,
         out_dir=Path(out).resolve() if out else settings.out_dir,
         profile=load_profile(profile),
         as_of=dt.date.fromisoformat(as_of) if as_of else week_sunday(week),
-        register=load_register(reference_dir, settings.reference_dir),
+        register=load_register(reference_folder, settings.reference_dir),
         county=county,
         settings=settings,
         design=load_design(overrides=county.get("evaluation_design")),

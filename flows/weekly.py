@@ -47,7 +47,9 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
     week = config.week
     ingest = ingest_task(config.week_dir, week, config.settings.archive_dir, config.register,
                          config.settings.max_file_bytes, config.townships, config.deadline)
-    frames = criteria_frames_task(ingest.tables, config.as_of, config.profile)
+    frames = criteria_frames_task(ingest.tables, config.as_of, config.profile,
+                                  county_rural_income=config.county_rural_income,
+                                  previous_income_ratio=config.previous_income_ratio)
     validation = validate_task(frames, config.profile)
     readiness = assess_task(frames, validation.failures, config.profile, config.design)
     issues = merge_issues_task(ingest.issues, frames, validation.failures, ingest.headers)

@@ -11,7 +11,7 @@ from tasks.dossiers import rendering_summary
 
 SCOREBOARD_COLUMNS = {"township_name": "乡镇", "villages": "村数", "villages_未达标": "未达标", "villages_合格": "合格",
                       "villages_优秀": "优秀", "key_villages_ready": "重点村达标", "key_villages": "重点村",
-                      "households_failing": "不达标户"}
+                      "households_failing": "不达标建档立卡户"}
 
 
 def scoreboard_rows(townships: pd.DataFrame) -> list[dict]:

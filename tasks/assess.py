@@ -11,10 +11,11 @@ from tasks import stage_task
 from expectations.catalogue import Profile, raw_catalogue
 from tasks.criteria_frames import CANCELLED, MEMBERS_MISSING
 from tasks.evaluation_design import EvaluationDesign, load_design, p_drawn, village_strata
+from tasks.progress import run_logger
 from tasks.sample_risk import village_recognition_risk, village_sample_risk
 from tasks.survey_answers import recognition_counts
 
-FAIL, PASS = "fail", "pass"
+FAIL, PASS, UNKNOWN = "fail", "pass", "unknown"
 GRADE_FAIL, GRADE_PASS, GRADE_EXCELLENT = "未达标", "合格", "优秀"
 EXCELLENT_BAND = "excellent"
 SATISFACTION_CODE = "V-SATISFACTION"
@@ -116,12 +117,41 @@ def _owners(projects: pd.DataFrame) -> pd.DataFrame:
     return owners.rename(columns={"criterion_code": "code"})
 
 
+def unknown_inputs(villages: pd.DataFrame, profile: Profile) -> pd.DataFrame:
+    """village × criterion where the criterion cannot be computed: its catalogue `inputs` (columns of the
+    villages frame → what they are, in words) name the figures it needs; a village lacking one is unknown
+    (无法判定), whatever the validation says. Columns: village_code, code, unknown_reason (the missing inputs)."""
+    rows = []
+    for crit in profile.criteria:
+        inputs = crit.params.get("inputs") or {}
+        if not inputs:
+            continue
+        for village in villages.to_dict("records"):
+            missing = [words for column, words in inputs.items()
+                       if column not in village or village[column] is None or pd.isna(village[column])]
+            if missing:
+                rows.append({"village_code": village["village_code"], "code": crit.code, "unknown_reason": "、".join(missing)})
+    return pd.DataFrame(rows, columns=["village_code", "code", "unknown_reason"]).drop_duplicates(["village_code", "code"])
+
+
+def log_unknown(village_criteria: pd.DataFrame, profile: Profile) -> None:
+    """One log line per criterion that could not be judged in some villages: how many, and what is missing."""
+    unknown = village_criteria[village_criteria["status"] == UNKNOWN]
+    for code, group in unknown.groupby("code", sort=False):
+        crit = profile.criterion(code)
+        reasons = "；".join(dict.fromkeys(group["unknown_reason"].dropna()))
+        run_logger().warning("%s %s：%d 个村无法判定（缺少%s），按未达标计", code, crit.label, len(group), reasons)
+
+
 def criteria_by_village(villages: pd.DataFrame, households: pd.DataFrame, projects: pd.DataFrame,
                         failures: pd.DataFrame, profile: Profile) -> pd.DataFrame:
-    """village × criterion: status, measured value, failing count, owner."""
+    """village × criterion: status (pass / fail / unknown), measured value, failing count, owner: department
+    (where the item is routed: the project's named department, else the catalogue's), department_named (as
+    the village's projects name it, missing where none does), lead, responsible_person; unknown_reason."""
     cohort = households[households["in_exit_cohort"]]
     rows = []
-    measures = {"V-INCIDENCE": "poverty_incidence", "V-SATISFACTION": "satisfaction_rate", "V-WATER": "safe_water_coverage"}
+    measures = {"V-INCIDENCE": "poverty_incidence", "V-SATISFACTION": "satisfaction_rate",
+                "V-WATER": "safe_water_coverage", "V-INCOME-GROWTH": "exit_income_ratio"}
     crit_failures = failures[failures["family"] == "criteria"]
     for crit in profile.criteria:
         hits = crit_failures[crit_failures["code"] == crit.code]
@@ -146,11 +176,16 @@ def criteria_by_village(villages: pd.DataFrame, households: pd.DataFrame, projec
                 "failing_count": failing,
             })
     table = pd.DataFrame(rows, columns=["village_code", "code", "status", "value", "failing_count"])
+    table = table.merge(unknown_inputs(villages, profile), on=["village_code", "code"], how="left")
+    table.loc[table["unknown_reason"].notna(), "status"] = UNKNOWN
     owners = _owners(projects)
     table = table.merge(owners, on=["village_code", "code"], how="left")
+    table["department_named"] = table["department"]
     default_dept = {c.code: c.department for c in profile.criteria}
     table["department"] = table["department"].fillna(table["code"].map(default_dept))
-    return table
+    log_unknown(table, profile)
+    return table[["village_code", "code", "status", "value", "failing_count", "department", "department_named",
+                  "lead", "responsible_person", "unknown_reason"]]
 
 
 def _wrong_exit_figures(households: pd.DataFrame, profile: Profile) -> pd.DataFrame:
@@ -184,10 +219,13 @@ def village_readiness(villages: pd.DataFrame, households: pd.DataFrame, village_
     per_village_hh = households.groupby("village_code").agg(
         households=("household_id", "size"), households_failing=("meets_all", lambda s: int((~s).sum()))
     )
-    failing = village_criteria[village_criteria["status"] == FAIL].groupby("village_code")["code"].agg(_failing_codes)
+    # unknowable is failing (docs/decisions.md): an unknown criterion blocks the grade like a failing one
+    failing = village_criteria[village_criteria["status"] != PASS].groupby("village_code")["code"].agg(_failing_codes)
+    unknown = village_criteria[village_criteria["status"] == UNKNOWN].groupby("village_code")["code"].agg(_failing_codes)
     confidence = profile.sampling["confidence"]
     out = villages.copy()
     out["failing_criteria"] = out["village_code"].map(failing).apply(lambda v: v if isinstance(v, list) else [])
+    out["unknown_criteria"] = out["village_code"].map(unknown).apply(lambda v: v if isinstance(v, list) else [])
     figures = _wrong_exit_figures(households, profile)
     for column in figures.columns:
         values = out["village_code"].map(figures[column]).fillna(0)

@@ -105,7 +105,7 @@ def village_attachment(context: Mapping[str, Any]) -> list[Sheet]:
         _about(context["document"], [("村", f"{cover['township']} {cover['village']}（{cover['village_code']}）"),
                                      ("评定", cover["grade"]), ("数据截止", cover["as_of"]),
                                      ("文档编号", cover["document_id"])]),
-        Sheet("不达标户", HOUSEHOLD_GAP_COLUMNS, context["household_gaps"]["complete"]),
+        Sheet("不达标建档立卡户", HOUSEHOLD_GAP_COLUMNS, context["household_gaps"]["complete"]),
         Sheet("住房", HOUSING_COLUMNS, context["housing"]["complete"]),
         Sheet("双七项目", PROJECT_COLUMNS, context["projects"]["complete"]),
         Sheet("数据问题", ISSUE_COLUMNS, context["data_quality"]["complete"]),
@@ -119,5 +119,5 @@ def department_attachment(context: Mapping[str, Any]) -> list[Sheet]:
         _about(context["document"], [("部门", overview["department"]), ("负责指标", overview["owned"]),
                                      ("问题项", overview["item_count"]), ("数据截止", overview["as_of"])]),
         Sheet("问题清单", DEPARTMENT_ITEM_COLUMNS, context["complete"]),
-        Sheet("涉及农户", DEPARTMENT_HOUSEHOLD_COLUMNS, context["households"]),
+        Sheet("涉及脱贫户", DEPARTMENT_HOUSEHOLD_COLUMNS, context["households"]),
     ]

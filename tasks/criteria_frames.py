@@ -51,12 +51,12 @@ def criteria_frames(
     profile: Profile,
     *,
     county_rural_income: float | None = None,
-    previous_income_ratio: Mapping[str, float] | None = None,
+    previous_income_ratio: Mapping[str, float] | float | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Frames by table name (households, members, villages, projects, surveys), each with a fresh
     RangeIndex so GX's unexpected_index_list is a row position into the frame. county_rural_income
-    (元) and previous_income_ratio (village_code → last year's ratio) feed V-INCOME-GROWTH; without them
-    that criterion is unknowable."""
+    (元) and previous_income_ratio (village_code → last year's ratio, or one county-wide ratio) feed
+    V-INCOME-GROWTH; without them that criterion is unknowable."""
     canon = {name: _table(tables, name) for name in TABLES}
     members = member_frame(canon["members"], canon["households"], as_of, labour_capacities(profile))
     households = household_frame(canon["households"], members)
@@ -160,7 +160,7 @@ def village_frame(
     *,
     power_started: Iterable[str] = (),
     county_rural_income: float | None = None,
-    previous_income_ratio: Mapping[str, float] | None = None,
+    previous_income_ratio: Mapping[str, float] | float | None = None,
 ) -> pd.DataFrame:
     """Villages + incidence, satisfaction counts and rate, project alternatives and the exit-income
     ratio; NaN wherever the figure is unknowable (which fails the criterion). power_started: the build
@@ -200,8 +200,12 @@ def village_frame(
     exit_income = _exit_income_per_capita(households)
     out["exit_income_per_capita"] = code.map(exit_income).astype("float64")
     income = county_rural_income if county_rural_income else np.nan
+    out["county_rural_income"] = float(income)
     out["exit_income_ratio"] = out["exit_income_per_capita"] / income
-    out["exit_income_ratio_prev"] = code.map(dict(previous_income_ratio or {})).astype("float64")
+    if isinstance(previous_income_ratio, Mapping) or previous_income_ratio is None:
+        out["exit_income_ratio_prev"] = code.map(dict(previous_income_ratio or {})).astype("float64")
+    else:  # one county-wide figure for every village
+        out["exit_income_ratio_prev"] = float(previous_income_ratio)
     return out
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from expectations.catalogue import Profile
 from tasks import stage_task
-from tasks.assess import FAIL, GRADE_FAIL, Readiness
+from tasks.assess import FAIL, GRADE_FAIL, PASS, Readiness
 from tasks.render.formatting import as_flag, clean_text, codes_of
 
 OWNER_CODE = "P-OWNER"
@@ -27,7 +27,8 @@ IMPACT_DECISIVE, IMPACT_ONE_OF_SEVERAL, IMPACT_OTHER = 0, 1, 2
 ITEM_COLUMNS = [
     "department", "township_code", "township_name", "village_code", "village_name", "is_key_village", "grade",
     "kind", "code", "veto", "failing_count", "project_id", "project_name", "project_criterion", "owner_gaps",
-    "lead", "responsible_person", "no_project_first", "owner_missing", "blockers", "impact", "decisive",
+    "lead", "responsible_person", "status", "unknown_reason", "no_project_first", "owner_missing", "blockers", "impact",
+    "decisive",
 ]
 PROJECT_OWNER_FIELDS = ("department", "lead", "responsible_person")
 
@@ -77,7 +78,8 @@ def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profil
                 "is_key_village": as_flag(v["is_key_village"]), "grade": v["grade"]}
 
     criteria = readiness.village_criteria
-    failing = criteria[(criteria["status"] == FAIL) & criteria["village_code"].isin(villages.index)]
+    # unknown (无法判定) counts as failing: the department is asked for what is missing
+    failing = criteria[(criteria["status"] != PASS) & criteria["village_code"].isin(villages.index)]
     with_project = set(zip(projects["village_code"], projects["criterion_code"])) if len(projects) else set()
     for row in failing.to_dict("records"):
         if row["code"] not in profile.codes or (row["code"] == OWNER_CODE and len(projects)):
@@ -92,6 +94,7 @@ def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profil
                 "project_criterion": "", "owner_gaps": "", "lead": lead, "responsible_person": responsible,
                 "no_project_first": _no_project_first(criterion, village_fields(row["village_code"]),
                                                       with_project),
+                "status": row["status"], "unknown_reason": clean_text(row.get("unknown_reason")),
             })
 
     if OWNER_CODE in profile.codes and len(projects):
@@ -110,6 +113,7 @@ def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profil
                 "lead": clean_text(project.get("lead")),
                 "responsible_person": clean_text(project.get("responsible_person")),
                 "no_project_first": False,
+                "status": FAIL, "unknown_reason": "",
             })
 
     items = pd.DataFrame(rows, columns=ITEM_COLUMNS[:-4])

@@ -17,7 +17,7 @@ from tasks.assess import Readiness
 VILLAGE_COLUMNS = [
     "village_code", "village_name", "township_code", "is_key_village", "grade", "failing_criteria",
     "satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate",
-    "households", "households_failing", "satisfaction_sample_risk", "exit_households",
+    "households", "households_failing", "satisfaction_sample_risk", "exit_households", "unknown_criteria",
     "wrong_exit_rate_year", "exit_households_year", "wrong_exit_households", "wrong_exit_households_year",
     "recognition_rate", "recognition_sample_risk", "evaluation_sample", "stratum", "p_drawn",
 ]
@@ -47,6 +47,7 @@ def villages_table(readiness: Readiness) -> pd.DataFrame:
     """readiness/villages.csv rows, rates rounded to 4 places."""
     frame = readiness.villages[VILLAGE_COLUMNS].copy()
     frame["failing_criteria"] = _joined(frame["failing_criteria"])
+    frame["unknown_criteria"] = _joined(frame["unknown_criteria"])
     frame["is_key_village"] = frame["is_key_village"].map({True: "是", False: "否"})
     for col in RATE_COLUMNS:
         frame[col] = frame[col].round(4)

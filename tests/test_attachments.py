@@ -44,15 +44,15 @@ def test_village_spreadsheet_has_the_complete_lists():
     frames = many_failing_households()
     context = village_dossier_context(PROFILE, run=RUN, **frames)
     book = workbook(xlsx_bytes(village_attachment(context), context["document"], RUN["as_of"]))
-    assert book.sheetnames == ["说明", "不达标户", "住房", "双七项目", "数据问题"]
-    households = rows_of(book["不达标户"])
+    assert book.sheetnames == ["说明", "不达标建档立卡户", "住房", "双七项目", "数据问题"]
+    households = rows_of(book["不达标建档立卡户"])
     assert len(households) == len(frames["households"]) > MAX_GAP_ROWS
     assert {row[0] for row in households} == set(frames["households"]["household_id"])
     assert len(rows_of(book["双七项目"])) == len(frames["projects"])
     assert len(rows_of(book["数据问题"])) == len(frames["issues"])
     housing = frames["households"]["housing_solution"].ne("无需").sum()
     assert len(rows_of(book["住房"])) == housing
-    assert [c.value for c in book["不达标户"][1]][:3] == ["户编号", "户主", "户主身份证号（已隐藏）"]
+    assert [c.value for c in book["不达标建档立卡户"][1]][:3] == ["户编号", "户主", "户主身份证号（已隐藏）"]
 
 
 def test_village_spreadsheet_masks_ids_and_phones_and_keeps_codes_as_text():
@@ -63,7 +63,7 @@ def test_village_spreadsheet_masks_ids_and_phones_and_keeps_codes_as_text():
     assert not ID_NUMBER.search(text) and not PHONE.search(text)
     for number in frames["households"]["head_id_number"]:
         assert number not in text
-    first = rows_of(book["不达标户"])[0]
+    first = rows_of(book["不达标建档立卡户"])[0]
     assert isinstance(first[0], str) and len(first[0]) == 16          # 户编号 stays text, not 6.1e15
     assert re.fullmatch(r"610928\*{8}[0-9X]{4}", first[2])
 
@@ -90,11 +90,11 @@ def test_department_spreadsheet_has_every_item_and_its_households():
     context = department_list_context(PROFILE, department, pd.concat([own] * 30, ignore_index=True), RUN,
                                       COUNTY["households"])
     book = workbook(xlsx_bytes(department_attachment(context), context["document"], RUN["as_of"]))
-    assert book.sheetnames == ["说明", "问题清单", "涉及农户"]
+    assert book.sheetnames == ["说明", "问题清单", "涉及脱贫户"]
     listed = rows_of(book["问题清单"])
     assert len(listed) == 30 * len(own) > len(context["rows"])
     assert [row[0] for row in listed] == list(range(1, len(listed) + 1))
-    assert len(rows_of(book["涉及农户"])) == len(context["households"]) > 0
+    assert len(rows_of(book["涉及脱贫户"])) == len(context["households"]) > 0
     text = all_text(book)
     assert not ID_NUMBER.search(text) and not PHONE.search(text)
 

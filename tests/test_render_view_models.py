@@ -180,8 +180,8 @@ def test_scorecard_status_measured_and_threshold():
     assert satisfaction["status_text"] == "✘ 未达标"
     assert satisfaction["measured"] == "76.7%"
     assert satisfaction["threshold"] == f"≥ {SATISFACTION['fail_below'] * 100:g}%"
-    assert by_code["H-HOUSING"]["measured"] == "3 户不达标"
-    assert by_code["H-INCOME"]["status_text"] == "✔ 达标" and by_code["H-INCOME"]["measured"] == "全部达标"
+    assert by_code["H-HOUSING"]["measured"] == "脱贫户 3 户不达标"
+    assert by_code["H-INCOME"]["status_text"] == "✔ 达标" and by_code["H-INCOME"]["measured"] == "脱贫户全部达标"
     assert by_code["H-INCOME"]["threshold"] == f"≥ {PROFILE.poverty_line:g} 元"
     assert by_code["V-INCIDENCE"]["threshold"] == f"< {INCIDENCE['max'] * 100:g}%"
 
@@ -192,13 +192,16 @@ def test_water_coverage_is_a_percent_column():
     assert row["measured"] == "85%"
 
 
-def test_scorecard_owner_falls_back_to_the_catalogue_and_flags_missing_people():
+def test_scorecard_owner_unnamed_by_the_project_is_not_named_and_only_routed_to_the_catalogue():
     frame = criteria(H_HOUSING=(float("nan"), 3))
-    frame.loc[frame["code"] == "V-ROAD", ["department", "lead", "responsible_person"]] = ["交通运输局", "赵主抓", "钱责任"]
+    frame.loc[frame["code"] == "V-ROAD", ["department", "department_named", "lead", "responsible_person"]] = [
+        "交通运输局", "交通运输局", "赵主抓", "钱责任"]
     by_code = {r["code"]: r for r in context(frame=frame)["scorecard"]["rows"]}
-    assert (by_code["V-ROAD"]["lead"], by_code["V-ROAD"]["responsible"]) == ("赵主抓", "钱责任")
+    assert (by_code["V-ROAD"]["department"], by_code["V-ROAD"]["lead"], by_code["V-ROAD"]["responsible"]) == (
+        "交通运输局", "赵主抓", "钱责任")
     housing = PROFILE.criterion("H-HOUSING")
-    assert by_code["H-HOUSING"]["department"] == "、".join(housing.departments)
+    assert by_code["H-HOUSING"]["department"] == vm.NOT_NAMED
+    assert by_code["H-HOUSING"]["routed"] == "、".join(housing.departments)
     assert by_code["H-HOUSING"]["lead"] == vm.NOT_NAMED
     assert by_code["H-INCOME"]["lead"] == "—"
 
@@ -225,7 +228,7 @@ def test_third_party_says_what_must_change_to_pass():
     view = context()["third_party"]
     lines = texts(view["actions"])
     assert any(line.startswith("需再有 7 户表示满意") for line in lines)
-    assert any(line.startswith("3 户安全住房未解决") for line in lines)
+    assert any(line.startswith("脱贫户 3 户安全住房未解决") for line in lines)
     assert any(line.startswith("需再有 12 名贫困人口脱贫") for line in lines)
     assert [a["veto"] for a in view["actions"]] == sorted((a["veto"] for a in view["actions"]), reverse=True)
 
@@ -299,7 +302,7 @@ def test_household_gaps_show_at_most_forty_rows_and_count_the_rest():
     gaps = context(households=households)["household_gaps"]
     assert (len(gaps["rows"]), gaps["total"], gaps["more"]) == (vm.MAX_GAP_ROWS, 45, 45 - vm.MAX_GAP_ROWS)
     assert all(r["in_cohort"] for r in gaps["rows"][:22]) and not gaps["rows"][22]["in_cohort"]
-    assert gaps["rows"][0]["failing"] == "稳定收入、安全饮水"
+    assert gaps["rows"][0]["failing"] == "稳定收入、安全饮水（户）"
 
 
 # ---------------------------------------------------------------------------------------------- county
@@ -351,7 +354,7 @@ def test_county_summary_puts_most_veto_failures_first_and_counts_criteria():
     villages, households, village_criteria = county_frames()
     ctx = vm.county_summary_context(PROFILE, villages, households, village_criteria, RUN)
     assert [v["village"] for v in ctx["worst_villages"]] == ["双河村", "东坡村", "桂花村"]
-    assert ctx["worst_villages"][0]["veto_failing"] == "稳定收入、安全饮水、通村硬化路"
+    assert ctx["worst_villages"][0]["veto_failing"] == "稳定收入、安全饮水（户）、通村硬化路"
     assert ctx["failing_villages"] == 3
     by_code = {c["code"]: c for c in ctx["criteria"]}
     assert [c["code"] for c in ctx["criteria"]] == list(PROFILE.codes)
@@ -547,7 +550,7 @@ def test_trend_points_per_week_oldest_first_with_changes():
     view = vm.village_dossier_context(PROFILE, village(), criteria(), HOUSEHOLDS, RUN, trend=trend)["trend"]
     assert [r["week"] for r in view["rows"]] == ["2016-W37", "2016-W38", "2016-W39"]
     assert [r["grade"] for r in view["rows"]] == ["未达标", "未达标", "合格"]
-    assert view["titles"] == [SATISFACTION_LABEL, INCIDENCE_LABEL, "不达标户"]
+    assert view["titles"] == [SATISFACTION_LABEL, INCIDENCE_LABEL, "不达标建档立卡户"]
     assert [r["figures"] for r in view["rows"]] == [["75.0%", "3.1%", "9 户"], ["—", "2.5%", "5 户"], ["85.0%", "2.0%", "3 户"]]
     assert view["rows"][1]["fixed"] == PROFILE.criterion("V-CLINIC").label
     assert view["rows"][2]["fixed"] == PROFILE.criterion("H-HOUSING").label
@@ -646,7 +649,7 @@ def test_department_list_orders_and_words_the_items():
     assert ctx["fixes"][0]["label"] == housing.label and ctx["fixes"][0]["decisive"] == 1
     rows = ctx["rows"]
     assert [r["village"] for r in rows] == ["C村", "B村", "B村", "A村"]
-    assert rows[0]["problem"] == f"{housing.label}：2 户未达标" and rows[0]["impact"] == "◆ 否决项之一（共 2 项）"
+    assert rows[0]["problem"] == f"{housing.label}：脱贫户 2 户未达标" and rows[0]["impact"] == "◆ 否决项之一（共 2 项）"
     assert rows[0]["lead"] == rows[0]["responsible"] == MISSING_OWNER
     assert rows[2]["problem"] == f"项目「B村危房改造」（{housing.label}）缺工作主抓人"
     assert rows[3]["impact"] == "✘ 唯一否决项，解决即可合格" and rows[3]["lead"] == "杨主抓"

@@ -100,6 +100,13 @@ def generate_demo(out: Path, seed: int = 2016, small: bool = False, processes: i
     return manifest
 
 
+# 全县农村居民人均可支配收入 (元) and last year's exit-income ratio per profile year, for the demo county only:
+# round figures in the range of Xunyang's published 2016 figure (about 8,000–9,000 元); the demo's exit cohort
+# earns about 4,500 元 per person, a ratio a little above the one given for last year.
+DEMO_RURAL_INCOME = {2016: 8500, 2017: 9300}
+DEMO_PREVIOUS_INCOME_RATIO = {2016: 0.5, 2017: 0.45}
+
+
 def _write_reference(out: Path, county: County) -> None:
     """reference/: townships.csv, the village register villages.csv, county.yaml (targets)."""
     names = dict(county.townships)
@@ -114,7 +121,9 @@ def _write_reference(out: Path, county: County) -> None:
         writer.writerow(["village_code", "village_name", "township_code", "township_name", "is_key_village"])
         for v in county.layout.villages:
             writer.writerow([v.code, v.name, v.township_code, names[v.township_code], "是" if v.key else "否"])
-    county_facts = {"county_name": "旬阳县", "county_code": "610928", "targets": {2016: dict(county.layout.targets)}}
+    county_facts = {"county_name": "旬阳县", "county_code": "610928", "targets": {2016: dict(county.layout.targets)},
+                     # V-INCOME-GROWTH inputs by profile year: demo values (docs/decisions.md), not statistics
+                     "rural_income": dict(DEMO_RURAL_INCOME), "previous_income_ratio": dict(DEMO_PREVIOUS_INCOME_RATIO)}
     (ref / "county.yaml").write_text(yaml.safe_dump(county_facts, allow_unicode=True, sort_keys=True), encoding="utf-8")
 
 

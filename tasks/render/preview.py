@@ -112,7 +112,8 @@ def sample_county(profile: Profile | None = None, seed: int = 7, villages: int =
             criteria_rows.append({
                 "village_code": village_code, "code": criterion.code, "status": status, "value": value,
                 "failing_count": float(count),
-                "department": criterion.department if named else None,
+                "department": criterion.department,
+                "department_named": criterion.department if named else None,
                 "lead": _name(rng) if named else None,
                 "responsible_person": _name(rng) if named else None,
             })

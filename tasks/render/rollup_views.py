@@ -9,8 +9,9 @@ import pandas as pd
 from evalprep.idcard import mask, mask_phone
 from expectations.catalogue import Profile
 from tasks.departments import IMPACT_DECISIVE, IMPACT_ONE_OF_SEVERAL, KIND_PROJECT, fixes_that_turn_villages
+from tasks.assess import UNKNOWN
 from tasks.render.formatting import (
-    COUNT_UNIT, GRADE_SYMBOL, NOT_NAMED, PASSING_GRADES, VETO_MARK, as_date, as_flag, as_int, clean_text, codes_of, format_date,
+    COHORT, COUNT_UNIT, GRADE_SYMBOL, NOT_NAMED, PASSING_GRADES, VETO_MARK, as_date, as_flag, as_int, clean_text, codes_of, format_date,
     labels_of,
 )
 from tasks.render.evaluators_view import POWER, WATER, water_backlog, water_village
@@ -18,7 +19,7 @@ from tasks.render.paths import attachment_name, department_list_path
 from tasks.render.village_sections import OWNER_FIELDS, township_submission
 from tasks.render.view_models import (
     criteria_legend, criteria_overview, document_furniture, grade_cards, progress_toward, ranked_villages,
-    source_numbers, wrong_exit_split,
+    source_numbers, unknown_note, unknown_summary, wrong_exit_split,
 )
 
 MAX_DEPARTMENT_ROWS = 50
@@ -70,6 +71,7 @@ def township_summary_context(
         "villages": rows,
         "wrong_exit": wrong_exit_split(profile, villages),
         "criteria": criteria_overview(profile, villages, village_criteria),
+        "unknown_notes": unknown_summary(profile, villages, village_criteria),
         "legend": criteria_legend(profile, source_numbers(profile)),
         "submission": township_submission(submissions if submissions is not None else pd.DataFrame(), code),
         "issues": {"total": len(issues), "errors": int((issues["severity"] == "error").sum()) if len(issues) else 0,
@@ -91,7 +93,11 @@ def _problem(profile: Profile, item: Mapping[str, Any], villages: Mapping[str, M
         gaps = "、".join(OWNER_FIELDS[f] for f in codes_of(item["owner_gaps"]))
         serves = labels_of(profile, [item["project_criterion"]])[0] if item["project_criterion"] else "—"
         return f"项目「{item['project_name']}」（{serves}）缺{gaps}"
+    if item.get("status") == UNKNOWN:
+        return unknown_note(criterion, item.get("unknown_reason"))
     count = as_int(item.get("failing_count"))
+    if criterion.level == "household" and count:
+        return f"{criterion.label}：{COHORT} {count} 户未达标"
     if criterion.level in COUNT_UNIT and count:
         return f"{criterion.label}：{count} {COUNT_UNIT[criterion.level]}未达标"
     return f"{criterion.label}未达标"

@@ -14,12 +14,12 @@ import pandas as pd
 
 from evalprep.idcard import mask, mask_phone
 from expectations.catalogue import Criterion, Profile
-from tasks.assess import FAIL, GRADE_FAIL, PASS
+from tasks.assess import FAIL, GRADE_FAIL, PASS, UNKNOWN
 from tasks.evaluation_design import KIND_LABELS, STRATUM_LABELS, load_design
 from tasks.render.formatting import (  # noqa: F401  (re-exported: the view models' vocabulary)
-    COUNT_UNIT, GRADE_CLASS, GRADE_SYMBOL, GRADES, NO_DATA_TEXT, NOT_NAMED, PASSING_GRADES, STATUS_TEXT, VETO_MARK,
-    as_date, as_flag, as_int, clean_text, codes_of, format_date, format_pct, format_threshold, is_missing, labels_of,
-    redact,
+    COHORT, COUNT_UNIT, COUNT_WHO, GRADE_CLASS, GRADE_SYMBOL, GRADES, NO_DATA_TEXT, NOT_NAMED, PASSING_GRADES,
+    REGISTERED, STATUS_TEXT, UNKNOWN_WORD, VETO_MARK, as_date, as_flag, as_int, clean_text, codes_of, format_against,
+    format_date, format_pct, format_threshold, is_missing, labels_of, redact,
 )
 from tasks.render.evaluators_view import (
     POWER, WATER, accountability, accountable_villages, power_village, power_without_project, water_backlog,
@@ -103,40 +103,75 @@ def sample_shortfall_probability(rate: float, sample: int, threshold: float) -> 
 
 # ---------------------------------------------------------------------------------------------- scorecard
 
+FULL_COVERAGE = 1.0  # 全覆盖: a definition (expectations/suites.py FULL_COVERAGE_PERCENT), not a threshold
+# How a measured value passes: comparison, threshold from the criterion's params, what turns the value into
+# a fraction like the threshold (V-WATER's coverage stays 0–100, data-model.md §1) and the usual digits.
+_AGAINST: dict[str, tuple[str, Callable[[dict[str, Any]], float], float, int]] = {
+    "V-INCIDENCE": ("<", lambda p: p["max"], 1, 1),
+    "V-SATISFACTION": (">=", lambda p: p["fail_below"], 1, 1),
+    "V-WATER": (">=", lambda p: FULL_COVERAGE, 100, 0),
+}
 _THRESHOLD: dict[str, Callable[[dict[str, Any]], str]] = {
     "H-INCOME": lambda p: f"≥ {p['poverty_line']:g} 元",
     "V-INCIDENCE": lambda p: f"< {format_threshold(p['max'])}",
     "V-SATISFACTION": lambda p: f"≥ {format_threshold(p['fail_below'])}",
+    "V-WATER": lambda p: f"≥ {format_threshold(FULL_COVERAGE)}",
 }
 _RATE_VALUED = frozenset({"V-INCIDENCE", "V-SATISFACTION"})
-_PERCENT_VALUED = frozenset({"V-WATER"})  # safe_water_coverage stays 0–100 (data-model.md §1)
+INCOME_GROWTH = "V-INCOME-GROWTH"  # compared with the village's own figure of last year, not a catalogue number
 
 
-def _measured(criterion: Criterion, row: Mapping[str, Any] | None) -> str:
+def _measured(criterion: Criterion, row: Mapping[str, Any] | None, village: Mapping[str, Any] | None = None) -> str:
     if row is None:
         return "—"
-    if criterion.code in _RATE_VALUED and not is_missing(row.get("value")):
-        return format_pct(row["value"])
-    if criterion.code in _PERCENT_VALUED and not is_missing(row.get("value")):
-        return format_pct(float(row["value"]) / 100, digits=0)
+    if row.get("status") == UNKNOWN:
+        return "—"  # the status says 无法判定, the note under the table why
+    passed = row.get("status") == PASS
+    if criterion.code in _AGAINST and not is_missing(row.get("value")):
+        op, threshold, per, digits = _AGAINST[criterion.code]
+        value = float(row["value"]) / per
+        return format_against(value, threshold(criterion.params), op, passed, digits=digits)
+    previous = (village or {}).get("exit_income_ratio_prev")
+    if criterion.code == INCOME_GROWTH and not is_missing(row.get("value")) and not is_missing(previous):
+        return format_against(row["value"], float(previous), ">", passed)
     count = as_int(row.get("failing_count"))
     if criterion.level in COUNT_UNIT and count is not None:
-        return f"{count} {COUNT_UNIT[criterion.level]}不达标" if count else "全部达标"
+        return failing_count_words(criterion.level, count)
     return "—"
 
 
+def failing_count_words(level: str, count: int) -> str:
+    """A criterion's failing count with its population: 脱贫户 3 户不达标 / 脱贫户全部达标 (household criteria
+    count the exit cohort), 2 个项目不达标 / 项目全部达标."""
+    if level == "household":
+        return f"{COHORT} {count} 户不达标" if count else f"{COHORT}全部达标"
+    return f"{count} {COUNT_UNIT[level]}不达标" if count else f"{COUNT_WHO[level]}全部达标"
+
+
+def _threshold(criterion: Criterion, village: Mapping[str, Any] | None) -> str:
+    if criterion.code in _THRESHOLD:
+        return _THRESHOLD[criterion.code](criterion.params)
+    previous = (village or {}).get("exit_income_ratio_prev")
+    if criterion.code == INCOME_GROWTH and not is_missing(previous):
+        return f"> 上年 {format_pct(previous)}"
+    return ""
+
+
 def _owner(criterion: Criterion, row: Mapping[str, Any] | None, failing: bool) -> dict[str, str]:
-    """Department, lead and responsible person: the village's own where named, else the catalogue's."""
+    """Department, lead and responsible person as the project named them (未明确 where it did not), and the
+    department the catalogue routes the criterion to (归口), printed as such, never as a named owner."""
     row = row or {}
     gap = NOT_NAMED if failing else "—"
     return {
-        "department": clean_text(row.get("department")) or "、".join(criterion.departments),
+        "department": clean_text(row.get("department_named"), gap),
+        "routed": "、".join(criterion.departments),
         "lead": clean_text(row.get("lead"), gap),
         "responsible": clean_text(row.get("responsible_person"), gap),
     }
 
 
-def _scorecard(profile: Profile, by_code: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _scorecard(profile: Profile, by_code: dict[str, dict[str, Any]],
+               village: Mapping[str, Any] | None = None) -> dict[str, Any]:
     sources = source_numbers(profile)
     rows = []
     for number, criterion in enumerate(profile.criteria, start=1):
@@ -152,16 +187,24 @@ def _scorecard(profile: Profile, by_code: dict[str, dict[str, Any]]) -> dict[str
             "veto_mark": VETO_MARK if criterion.veto else "",
             "status": status or "missing",
             "status_text": STATUS_TEXT.get(status, NO_DATA_TEXT),
-            "measured": _measured(criterion, row),
-            "threshold": _THRESHOLD[criterion.code](criterion.params) if criterion.code in _THRESHOLD else "",
+            "measured": _measured(criterion, row, village),
+            "threshold": _threshold(criterion, village),
             **_owner(criterion, row, failing=status != PASS),
         })
+    unknown = [row for row in by_code.values() if row.get("status") == UNKNOWN and row.get("code") in profile.codes]
     return {
         "rows": rows,
         "failing": sum(r["status"] != PASS for r in rows),
         "veto_failing": sum(r["status"] != PASS and r["veto"] for r in rows),
+        "unknown_notes": [unknown_note(profile.criterion(row["code"]), row.get("unknown_reason")) for row in unknown],
         "legend": criteria_legend(profile, sources),
     }
+
+
+def unknown_note(criterion: Criterion, reason: Any) -> str:
+    """The one line that says why a criterion could not be judged and what that means for the grade."""
+    consequence = "按未达标计，一票否决" if criterion.veto else "按未达标计"
+    return f"{criterion.label}（{criterion.code}）{UNKNOWN_WORD}：缺少{clean_text(reason, '计算所需数据')}，{consequence}。"
 
 
 def criteria_legend(profile: Profile, sources: dict[str, int]) -> dict[str, Any]:
@@ -189,7 +232,7 @@ def _satisfaction(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any
     recognition = village.get("recognition_rate")
     view = {
         "label": criterion.label,
-        "rate": format_pct(rate) if has_rate else "无调查",
+        "rate": (format_against(rate, fail_below, ">=", float(rate) >= fail_below) if has_rate else "无调查"),
         "interval": (f"{format_pct(village.get('satisfaction_ci_low'))}–{format_pct(village.get('satisfaction_ci_high'))}"
                      if has_rate and not is_missing(village.get("satisfaction_ci_low")) else "—"),
         "confidence": format_threshold(profile.sampling["confidence"]),
@@ -262,7 +305,7 @@ def _incidence(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any] |
     rate = village.get("poverty_incidence")
     return {
         "label": criterion.label,
-        "rate": format_pct(rate),
+        "rate": format_against(rate, criterion.params["max"], "<", not is_missing(rate) and rate < criterion.params["max"]),
         "threshold": f"< {format_threshold(criterion.params['max'])}",
         "remaining": as_int(village.get("remaining_poor_people")),
         "population": as_int(village.get("rural_population")),
@@ -292,13 +335,14 @@ def _wrong_exit(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any]:
     def cohort(suffix: str, population: str) -> dict[str, Any]:
         rate = village.get(f"wrong_exit_rate{suffix}")
         people = as_int(village.get(f"exit_people{suffix}")) or 0
+        known = bool(people) and not is_missing(rate)
+        passed = known and not profile.metric_fails("wrong_exit_rate", rate)
         return {
             "population": population,
-            "rate": format_pct(rate) if people and not is_missing(rate) else "—",
+            "rate": format_against(rate, metric["max"], "<", passed) if known else "—",
             "households": as_int(village.get(f"exit_households{suffix}")) or 0,
             "failing_households": as_int(village.get(f"wrong_exit_households{suffix}")) or 0,
-            "status_text": (STATUS_TEXT[FAIL if profile.metric_fails("wrong_exit_rate", rate) else PASS]
-                            if people and not is_missing(rate) else "—"),
+            "status_text": STATUS_TEXT[PASS if passed else FAIL] if known else "—",
         }
 
     pooled = cohort("", "全部脱贫户（各年度）")
@@ -324,18 +368,22 @@ def _criterion_actions(profile: Profile, by_code: dict[str, dict[str, Any]],
         if row is not None and row.get("status") == PASS:
             continue
         count = as_int(row.get("failing_count")) if row is not None else None
-        owner = _owner(criterion, row, failing=True)["department"]
-        if criterion.code == WATER and "water_backlog_allocated" in village:
+        owner = _owner(criterion, row, failing=True)
+        who = (owner["department"] if owner["department"] != NOT_NAMED
+               else f"责任单位{NOT_NAMED}，归口{owner['routed']}")
+        if row is not None and row.get("status") == UNKNOWN:
+            text = f"{unknown_note(criterion, row.get('unknown_reason'))[:-1]}（{who}）"
+        elif criterion.code == WATER and "water_backlog_allocated" in village:
             water = water_village(profile, village)
-            text = f"{criterion.label}未达标：覆盖率 {water['coverage']}，{water['backlog']}，{water['project']}（{owner}）"
+            text = f"{criterion.label}未达标：覆盖率 {water['coverage']}，{water['backlog']}，{water['project']}（{who}）"
         elif criterion.code == POWER and "power_project_exists" in village:
-            text = f"{criterion.label}未达标：{power_village(profile, village)['text']}（{owner}）"
+            text = f"{criterion.label}未达标：{power_village(profile, village)['text']}（{who}）"
         elif criterion.level == "household" and count:
-            text = f"{count} 户{criterion.label}未解决（{owner}）"
+            text = f"{COHORT} {count} 户{criterion.label}未解决（{who}）"
         elif criterion.level in COUNT_UNIT and count:
-            text = f"{criterion.label}：{count} {COUNT_UNIT[criterion.level]}未落实（{owner}）"
+            text = f"{criterion.label}：{count} {COUNT_UNIT[criterion.level]}未落实（{who}）"
         else:
-            text = f"{criterion.label}未达标：{criterion.rule}（{owner}）"
+            text = f"{criterion.label}未达标：{criterion.rule}（{who}）"
         actions.append({"veto": criterion.veto, "text": text})
     return actions
 
@@ -397,6 +445,10 @@ def _household_gaps(profile: Profile, households: pd.DataFrame, limit: int = MAX
 
 # ---------------------------------------------------------------------------------------------- village
 
+def _failing_word(row: Mapping[str, Any]) -> str:
+    return f"{row['label']}（{UNKNOWN_WORD}）" if row["status"] == UNKNOWN else row["label"]
+
+
 def _rows_by_code(criteria: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return {row["code"]: row for row in criteria.to_dict("records")}
 
@@ -415,7 +467,7 @@ def village_dossier_context(
     """Everything the village dossier prints: cover, scorecard, third-party view, household gaps, housing,
     双七 projects, data quality and the weekly trend; the complete lists go to the spreadsheet beside it."""
     by_code = _rows_by_code(criteria)
-    scorecard = _scorecard(profile, by_code)
+    scorecard = _scorecard(profile, by_code, village)
     gaps = _household_gaps(profile, households)
     grade = clean_text(village.get("grade"), GRADE_FAIL)
     as_of = as_date(run["as_of"])
@@ -437,9 +489,9 @@ def village_dossier_context(
         "week": run["week"],
         "document_id": document_id(run),
         "profile": profile.label,
-        "veto_failing": "、".join(r["label"] for r in failing_rows if r["veto"]) or "无",
+        "veto_failing": "、".join(_failing_word(r) for r in failing_rows if r["veto"]) or "无",
         "accountability": accountability(profile, village),
-        "other_failing": "、".join(r["label"] for r in failing_rows if not r["veto"]) or "无",
+        "other_failing": "、".join(_failing_word(r) for r in failing_rows if not r["veto"]) or "无",
         "households": gaps["households"],
         "households_failing": gaps["total"],
         "cohort_failing": gaps["cohort_total"],
@@ -606,11 +658,27 @@ def wrong_exit_split(profile: Profile, villages: pd.DataFrame) -> dict[str, Any]
             "households": int(total(f"exit_households{suffix}")),
             "failing_households": int(total(f"wrong_exit_households{suffix}")),
             "people": int(people), "wrong_people": int(wrong),
-            "rate": format_pct(rate, 2) if people else "—",
+            "rate": format_against(rate, metric["max"], "<", not profile.metric_fails("wrong_exit_rate", rate), digits=2)
+                    if people else "—",
             "status_text": STATUS_TEXT[FAIL if profile.metric_fails("wrong_exit_rate", rate) else PASS] if people else "—",
         })
     return {"label": metric["label"], "threshold": f"< {format_threshold(metric['max'])}",
             "criteria": "、".join(labels_of(profile, [c for c in metric["criteria"] if c in profile.codes])), "rows": rows}
+
+
+def unknown_summary(profile: Profile, villages: pd.DataFrame, village_criteria: pd.DataFrame) -> list[str]:
+    """One line per criterion some villages could not be judged on: how many villages, what is missing."""
+    unknown = village_criteria[(village_criteria["status"] == UNKNOWN)
+                               & village_criteria["village_code"].isin(villages["village_code"])]
+    lines = []
+    for criterion in profile.criteria:
+        hits = unknown[unknown["code"] == criterion.code]
+        if not len(hits):
+            continue
+        reasons = "；".join(dict.fromkeys(clean_text(r) for r in hits["unknown_reason"] if clean_text(r)))
+        note = unknown_note(criterion, reasons or None)
+        lines.append(f"{len(hits)} 个村{note}")
+    return lines
 
 
 def format_probability(p: Any, draws: int) -> str:
@@ -739,6 +807,7 @@ def county_summary_context(
         "power_without_project": power_without_project(profile, villages),
         "water": water_backlog(profile, villages),
         "accountability": accountable_villages(profile, villages),
+        "unknown_notes": unknown_summary(profile, villages, village_criteria),
         "legend": criteria_legend(profile, source_numbers(profile)),
         "submissions": submission_overview(submissions),
         "simulation": simulation_headline(simulation),

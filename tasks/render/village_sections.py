@@ -18,7 +18,7 @@ from expectations.catalogue import Profile
 from tasks.assess import GRADE_FAIL
 from tasks.render.charts import line_panel
 from tasks.render.formatting import (
-    GRADE_SYMBOL, NOT_NAMED, as_date, as_flag, as_int, clean_text, codes_of, format_date, format_pct,
+    GRADE_SYMBOL, NOT_NAMED, REGISTERED, as_date, as_flag, as_int, clean_text, codes_of, format_date, format_pct,
     format_threshold, is_missing, labels_of, redact,
 )
 
@@ -248,7 +248,7 @@ def _trend_series(profile: Profile) -> list[dict[str, Any]]:
         inc = profile.criterion("V-INCIDENCE")
         series.append({"title": inc.label, "column": "poverty_incidence", "percent": True,
                        "references": [(inc.params["max"], format_threshold(inc.params["max"]))]})
-    series.append({"title": "不达标户", "column": "households_failing", "percent": False, "references": [], "unit": "户"})
+    series.append({"title": f"不达标{REGISTERED}", "column": "households_failing", "percent": False, "references": [], "unit": "户"})
     return series
 
 
