@@ -28,6 +28,7 @@ from tasks.validate import validate_profile
 from tests.test_validate import AS_OF, TOWNSHIP, household, member, project, surveys, village
 
 PROFILE = load_profile("xunyang-2016")
+WATER_LABEL = PROFILE.criterion("V-WATER").label
 HONGYAN, SHIMEN, CHANGLING, SHUANGHE, TONGMU = (TOWNSHIP + str(n) for n in (201, 202, 203, 204, 205))
 NAMES = {HONGYAN: "红岩村", SHIMEN: "石门村", CHANGLING: "长岭村", SHUANGHE: "双河村", TONGMU: "桐木村"}
 SHORT = HONGYAN + "0001"
@@ -130,7 +131,7 @@ def test_dossier_flags_accountability_and_the_missing_members(county, tmp_path):
 
 def test_dossier_says_whether_the_water_backlog_is_allocated_and_the_power_project_started(county, tmp_path):
     text = pdftotext(_dossier(county, TONGMU), tmp_path)
-    assert "安全饮水：覆盖率90%；待建供水管网未填（未分解到村）；有已批复、有计划完工日期的供水项目" in text
+    assert f"{WATER_LABEL}：覆盖率90%；待建供水管网未填（未分解到村）；有已批复、有计划完工日期的供水项目" in text
     assert "✘启动问责" not in text  # the criterion's rule text mentions it; the flag does not appear
     text = pdftotext(_dossier(county, SHUANGHE), tmp_path)
     assert "待建供水管网2.5公里（已分解到村）" in text
@@ -173,6 +174,6 @@ def test_water_department_sets_the_villages_backlog_against_the_speech(county, t
     assert "旬阳县脱贫攻坚指挥部办公室简报第64期" in text
     assert "尚有297.5公里未分解到村" in text
     tongmu = next(r for r in context["rows"] if r["village"] == "桐木村")
-    assert tongmu["problem"] == ("安全饮水未达标：覆盖率 90%，待建供水管网未填（未分解到村），"
+    assert tongmu["problem"] == (f"{WATER_LABEL}未达标：覆盖率 90%，待建供水管网未填（未分解到村），"
                                  "有已批复、有计划完工日期的供水项目")
     assert "桐木村" in text and "✘未分解" in text
