@@ -50,6 +50,7 @@ class Profile:
     metrics: dict[str, dict[str, Any]]
     sampling: dict[str, Any]
     threshold_reading: dict[str, Any]
+    source_texts: dict[str, str]
     sources: tuple[str, ...]
     data_rules: dict[str, dict[str, str]]
     departments: tuple[str, ...]
@@ -141,6 +142,7 @@ def load_profile(name: str = DEFAULT_PROFILE, poverty_line: float | None = None)
         metrics=cat["metrics"],
         sampling=cat["sampling"],
         threshold_reading=cat["threshold_reading"],
+        source_texts=dict(cat["sources"]),
         sources=tuple(cat["sources"][s] for s in prof["sources"]),
         data_rules=cat["data_rules"],
         departments=tuple(cat["departments"]),

@@ -30,7 +30,7 @@ from expectations.catalogue import Profile
 from tasks import stage_task
 from tasks.assess import Readiness
 from tasks.criteria_frames import CANCELLED, REMAINING_POOR
-from tasks.evaluation_design import EvaluationDesign, draw_villages, load_design, village_strata
+from tasks.evaluation_design import STRATUM_LABELS, EvaluationDesign, draw_villages, load_design, village_strata
 from tasks.survey_answers import approvals, recognition_counts  # noqa: F401  (approvals: part of this API)
 
 DEFAULT_DRAWS = 2000
@@ -295,7 +295,8 @@ def simulate_evaluation(
     values = _simulate(county, design, np.random.default_rng(seed), draws)
     short = {s: int((county.strata == s).sum()) for s in design.villages if (county.strata == s).sum() < design.villages[s]}
     if short:
-        notes.append("村数少于抽样设计：" + "、".join(f"{s}仅{n}个村，全部抽取" for s, n in short.items()))
+        notes.append("村数少于抽样设计：" + "、".join(f"{STRATUM_LABELS[s]}仅 {n} 个，全部抽取" for s, n in short.items())
+                     + f"；其余从另一层补足，共抽 {int(values['villages'][0])} 个村")
 
     metrics = profile.metrics
     outside_people = float(county.outside_people.sum())
@@ -313,8 +314,10 @@ def simulate_evaluation(
         notes.append("综合贫困发生率未含漏评人口")
     notes.append("模拟均值按评估组抽样方式（分层抽村、每村按户类抽户）加权；点估计为全部数据的全县比率，两者可略有差别")
     any_fail = _any_fails(profile, values, measured)
+    cited = [*(profile.metrics[k]["source"] for k in ANY_FAIL_METRICS), *profile.threshold_reading["sources"], *design.sources]
     result = {
         "profile": profile.name,
+        "sources": [profile.source_texts[c] for c in dict.fromkeys(cited)],
         "draws": int(draws),
         "seed": int(seed),
         "design": design.describe(),

@@ -323,3 +323,13 @@ def test_on_the_small_demo_county(small_county, tmp_path):
             assert 0.0 <= metric["p_fail"] <= 1.0 and metric["q05"] <= metric["mean"] <= metric["q95"]
     risk = village_sample_risk(readiness.villages, PROFILE)
     assert set(risk.index) == set(readiness.villages["village_code"]) and risk.between(0, 1).all()
+
+
+def test_the_result_cites_its_sources_and_says_when_a_stratum_runs_short():
+    readiness, surveys = county(villages=40)
+    readiness.villages["is_key_village"] = [v < 5 for v in range(40)]  # 5 poor villages where the design asks 19
+    result = run(readiness, surveys)
+    assert result["sample"]["villages"] == 29.0  # the other 14 come from the non-poor stratum
+    assert any("贫困村仅 5 个，全部抽取" in n and "共抽 29 个村" in n for n in result["notes"])
+    texts = "".join(result["sources"])
+    assert "国开办发〔2017〕56号" in texts and "县均29个" in texts and "必须高于90%" in texts

@@ -744,6 +744,7 @@ def simulation_headline(simulation: Mapping[str, Any] | None) -> dict[str, Any] 
             for row in simulation.get("by_villages", [])
         ],
         "notes": [redact(str(n)) for n in simulation.get("notes", [])],
+        "sources": list(simulation.get("sources", [])),
     }
 
 
