@@ -691,3 +691,12 @@ def test_domain_words_of_the_sections_are_template_vocabulary():
     assert vs.NOT_STARTED in words["housing_progress"] and vs.NOT_STARTED in words["build_status"]
     assert set(vs.HOUSING_DONE) <= set(words["housing_progress"])
     assert set(vs.FINISHED_BUILDS) <= set(words["build_status"])
+
+
+def test_recognition_is_judged_at_the_evaluators_line():
+    # 认可度 = 认可户 / 全部受访户; exactly 90% fails (the catalogue's strict reading of "高于90%")
+    at_line = context(village(recognition_surveyed=40, recognition_yes=36, recognition_rate=0.9))["third_party"]
+    rec = at_line["satisfaction"]["recognition"]
+    assert (rec["rate"], rec["status_text"], rec["surveyed"], rec["approving"]) == ("90.0%", "✘ 未达标", 40, 36)
+    above = context(village(recognition_surveyed=40, recognition_yes=37, recognition_rate=0.925))["third_party"]
+    assert above["satisfaction"]["recognition"]["status_text"] == "✔ 达标"

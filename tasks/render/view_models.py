@@ -265,9 +265,12 @@ def _recognition(profile: Profile, village: Mapping[str, Any], sample: int) -> d
     surveyed = as_int(village.get("recognition_surveyed")) or 0
     rate = village.get("recognition_rate")
     risk = village.get("recognition_sample_risk")
+    known = bool(surveyed) and not is_missing(rate)
+    passed = known and not profile.metric_fails("recognition", rate)
     return {
         "label": metric["label"],
-        "rate": format_pct(rate) if surveyed and not is_missing(rate) else "无调查",
+        "rate": format_against(rate, metric["min"], ">", passed) if known else "无调查",
+        "status_text": STATUS_TEXT[PASS if passed else FAIL],
         "surveyed": surveyed,
         "approving": as_int(village.get("recognition_yes")) or 0,
         "threshold": format_threshold(metric["min"]),
