@@ -19,7 +19,7 @@ VILLAGE_COLUMNS = [
     "satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate",
     "households", "households_failing", "satisfaction_sample_risk", "exit_households", "unknown_criteria",
     "wrong_exit_rate_year", "exit_households_year", "wrong_exit_households", "wrong_exit_households_year",
-    "recognition_rate", "recognition_sample_risk", "evaluation_sample", "stratum", "p_drawn",
+    "recognition_rate", "recognition_sample_risk", "evaluation_sample", "stratum", "p_drawn", "accountability",
 ]
 RATE_COLUMNS = ("satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate",
                 "satisfaction_sample_risk", "wrong_exit_rate_year", "recognition_rate", "recognition_sample_risk", "p_drawn")
@@ -49,6 +49,7 @@ def villages_table(readiness: Readiness) -> pd.DataFrame:
     frame["failing_criteria"] = _joined(frame["failing_criteria"])
     frame["unknown_criteria"] = _joined(frame["unknown_criteria"])
     frame["is_key_village"] = frame["is_key_village"].map({True: "是", False: "否"})
+    frame["accountability"] = frame["accountability"].map({True: "是", False: "否"})
     for col in RATE_COLUMNS:
         frame[col] = frame[col].round(4)
     return frame.sort_values("village_code").reset_index(drop=True)

@@ -1,12 +1,14 @@
 """End to end: the small demo county through the real weekly flow under prefect_test_harness."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 
 import pandas as pd
 import pytest
 
+from tasks.evaluation_design import load_design
 from tests.conftest import LAST_WEEK
 
 pytestmark = pytest.mark.slow
@@ -58,3 +60,16 @@ def test_one_pdf_per_village_with_masked_ids(small_run, small_manifest):
 def test_validation_results_carry_no_id_numbers(small_run):
     for path in (small_run / "validation").glob("*.json"):
         assert not re.search(r"(?<!\d)\d{17}[\dX](?!\d)", path.read_text(encoding="utf-8")), path.name
+
+
+def test_villages_csv_carries_the_evaluators_view_and_the_summary_prints_it(small_run):
+    villages = pd.read_csv(small_run / "readiness" / "villages.csv", dtype={"village_code": str})
+    for column in ("recognition_rate", "recognition_sample_risk", "satisfaction_sample_risk", "p_drawn"):
+        assert villages[column].dropna().between(0, 1).all(), column
+    assert set(villages["stratum"]) <= {"poor", "non_poor"} and set(villages["accountability"]) <= {"是", "否"}
+    assert (villages["evaluation_sample"] == load_design().questionnaire_per_village).all()
+    simulation = json.loads((small_run / "readiness" / "simulation.json").read_text(encoding="utf-8"))
+    text = subprocess.run(["pdftotext", str(small_run / "summaries" / "county.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert f"每次实际抽到 {int(simulation['sample']['villages'])} 个村" in text.replace("\n", "")
+    assert "抽样村数与不通过的概率" in text and "本年度计划脱贫户单列" in text
