@@ -99,6 +99,9 @@ def _by_year(raw: object, path: Path, key: str) -> dict[int, object]:
     return out
 
 
+DESIGN = "evaluation_design"  # the county's overrides of the catalogue's evaluation design
+
+
 def load_county(reference: Path, fallback: Path) -> dict:
     """county.yaml from the reference folder (else the fallback): county name, targets by year, and the inputs of
     V-INCOME-GROWTH by profile year — rural_income (元) and previous_income_ratio (one county-wide figure, or
@@ -131,6 +134,11 @@ def load_county(reference: Path, fallback: Path) -> dict:
             ratios[year] = {code: _number(v, path, f"{key}.{code}", upper=10) for code, v in value.items()}
         else:
             ratios[year] = _number(value, path, key, upper=10)
+    if county.get(DESIGN) is not None:
+        try:
+            load_design(overrides=county[DESIGN])
+        except (ValueError, TypeError) as exc:
+            raise CountyFileError(f"{path}：{DESIGN} {exc}") from None
     return {**county, RURAL_INCOME: incomes, PREVIOUS_RATIO: ratios}
 
 
@@ -168,7 +176,7 @@ def resolve_run(inbox: str | None, week: str | None, out: str | None = None, pro
         register=load_register(reference_folder, settings.reference_dir),
         county=county,
         settings=settings,
-        design=load_design(overrides=county.get("evaluation_design")),
+        design=load_design(overrides=county.get(DESIGN)),
         townships=tuple(townships),
         villages=tuple(villages),
     )

@@ -333,3 +333,14 @@ def test_the_result_cites_its_sources_and_says_when_a_stratum_runs_short():
     assert any("贫困村仅 5 个，全部抽取" in n and "共抽 29 个村" in n for n in result["notes"])
     texts = "".join(result["sources"])
     assert "国开办发〔2017〕56号" in texts and "县均29个" in texts and "必须高于90%" in texts
+
+
+def test_a_county_overrides_the_design_in_its_county_yaml(tmp_path):
+    from evalprep.run_config import CountyFileError, load_county
+
+    (tmp_path / "county.yaml").write_text("evaluation_design:\n  villages: {poor: 5, non_poor: 5}\n", encoding="utf-8")
+    county = load_county(tmp_path, tmp_path)
+    assert load_design(overrides=county["evaluation_design"]).villages_total == 10
+    (tmp_path / "county.yaml").write_text("evaluation_design:\n  villages: {poor: -5}\n", encoding="utf-8")
+    with pytest.raises(CountyFileError, match="county.yaml：evaluation_design"):
+        load_county(tmp_path, tmp_path)
