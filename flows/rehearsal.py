@@ -3,6 +3,8 @@ drawn by the simulator's design and its pack (rehearsal.pdf, visits.csv) under O
 Thin over tasks/rehearsal.py."""
 from __future__ import annotations
 
+from typing import Any
+
 import evalprep  # noqa: F401  (telemetry off before Prefect is imported)
 from prefect import flow
 
@@ -26,16 +28,19 @@ write_pack_task = stage_task(write_pack, name="render-rehearsal")
 
 @flow(name="rehearsal")
 def rehearsal_run(inbox: str | None = None, week: str | None = None, seed: int = DEFAULT_SEED, out: str | None = None,
-                  profile: str = DEFAULT_PROFILE, reference: str | None = None) -> str:
+                  profile: str = DEFAULT_PROFILE, reference: str | None = None,
+                  design: dict[str, Any] | None = None) -> str:
     """One week of township submissions (the inbox's newest unless given) → readiness → one evaluators'
-    sample (seeded) → OUT/rehearsal/<week>-seed<N>/rehearsal.pdf and visits.csv. Returns that folder."""
+    sample (seeded) → OUT/rehearsal/<week>-seed<N>/rehearsal.pdf and visits.csv. Returns that folder.
+    `design`: fields of the catalogue's evaluation design to override (a `name`, `villages`, `households`),
+    as load_design takes them; default the catalogue's design, which the simulator uses."""
     config = resolve_task(inbox, week, out, profile, None, (), (), reference)
     ingest = ingest_task(config.week_dir, config.week, config.settings.archive_dir, config.register,
                          config.settings.max_file_bytes, config.townships, config.deadline)
     frames = criteria_frames_task(ingest.tables, config.as_of, config.profile)
     validation = validate_task(frames, config.profile)
     readiness = assess_task(frames, validation.failures, config.profile)
-    draw = draw_task(readiness, design_task(), int(seed), ingest.tables["missed"])
+    draw = draw_task(readiness, design_task(None, design), int(seed), ingest.tables["missed"])
     run = metadata_task(config, ingest.submissions)
     context = context_task(draw, readiness, frames["members"], frames["surveys"], config.profile, run)
     visits = visits_task(draw, readiness)

@@ -361,7 +361,7 @@ def visit_sheet(profile: Profile, household: Mapping[str, Any], members: pd.Data
         "member_rows": len(member_rows),
         "helper": redact(clean_text(household.get("helper_name"), NOT_NAMED)),
         "helper_unit": redact(clean_text(household.get("helper_unit"), NOT_NAMED)),
-        "helper_phone": mask_phone(clean_text(household.get("helper_phone"))) or BLANK,
+        "helper_phone": mask_phone(clean_text(household.get("helper_phone"))) if clean_text(household.get("helper_phone")) else BLANK,
         "questions": questions,
         "survey": survey_view,
         "verify": list(config["verify"]),
@@ -477,7 +477,7 @@ def visits_table(draw: RehearsalDraw, readiness: Any) -> pd.DataFrame:
         "exit_status": column("exit_status").map(lambda v: clean_text(v)),
         "failing_criteria": failing,
         "helper_name": column("helper_name").map(lambda v: redact(clean_text(v))),
-        "helper_phone": column("helper_phone").map(lambda v: mask_phone(clean_text(v))),
+        "helper_phone": column("helper_phone").map(lambda v: mask_phone(clean_text(v)) if clean_text(v) else ""),
         "suspect": visits["suspect"].map({True: YES, False: NO}),
         "note": visits.apply(lambda v: "疑似漏评户：" + redact(v["note"]) if v["suspect"] and v["note"]
                              else "疑似漏评户" if v["suspect"] else "现场随机抽取一般农户" if v["kind"] == ORDINARY else "",
