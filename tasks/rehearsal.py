@@ -75,6 +75,7 @@ class RehearsalDraw:
     villages: pd.DataFrame
     visits: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    present: dict[str, int] = field(default_factory=dict)  # the county's villages per stratum
 
     def drawn(self, kind: str) -> pd.DataFrame:
         return self.visits[self.visits["kind"] == kind]
@@ -199,7 +200,8 @@ def draw_rehearsal(readiness: Any, design: EvaluationDesign, seed: int = DEFAULT
     for column in columns[5:]:
         table[column] = table[column].fillna(0).astype(int)
     return RehearsalDraw(seed=int(seed), design=design, villages=table,
-                         visits=pd.DataFrame(visits, columns=[c for c in VISIT_COLUMNS]), notes=notes)
+                         visits=pd.DataFrame(visits, columns=[c for c in VISIT_COLUMNS]), notes=notes,
+                         present={s: int(present.get(s, 0)) for s in design.villages})
 
 
 # ----------------------------------------------------------------------------------------- view models
@@ -410,7 +412,7 @@ def rehearsal_context(draw: RehearsalDraw, readiness: Any, members: pd.DataFrame
             "counts": [{"drawn": village[f"{k}_drawn"], "available": village[f"{k}_available"]} for k in kinds],
             "suspects": village.get("suspects", 0),
         })
-    present = {s: int((draw.villages["stratum"] == s).sum()) for s in design.villages}
+    present = draw.present
     suspect_rows = [
         {"village": v["village_name"], "township": v["township_name"], "head_name": v["head_name"] or BLANK,
          "head_id": mask(v["head_id_number"]) or BLANK, "size": v["household_size"] if v["household_size"] is not None else BLANK,

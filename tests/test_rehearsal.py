@@ -68,6 +68,7 @@ def test_villages_per_stratum_and_households_per_kind_are_min_of_design_and_avai
     draw = draw_rehearsal(county, DESIGN, seed=7)
     villages = draw.villages.set_index("village_code")
     assert sorted(villages["stratum"].value_counts().items()) == [("non_poor", 1), ("poor", 2)]
+    assert draw.present == {"poor": 3, "non_poor": 2}
     for code, village in villages.iterrows():
         if village["stratum"] == "poor":  # 5 exited, 0 remaining poor → 2 exited, 0 remaining
             assert (village["exited_available"], village["exited_drawn"]) == (5, 2)
