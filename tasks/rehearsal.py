@@ -32,13 +32,12 @@ from tasks.evaluation_design import (
 from tasks.render.formatting import (
     NOT_NAMED, STATUS_TEXT, VETO_MARK, as_flag, as_int, clean_text, codes_of, format_date, is_missing, redact,
 )
-from tasks.assess import FAIL, PASS
+from tasks.assess import FAIL, PASS, Readiness
 from tasks.simulate import DEFAULT_SEED as SIMULATION_SEED
 from tasks.survey_answers import RECOGNISED, NOT_RECOGNISED, approvals
 
 DEFAULT_SEED = SIMULATION_SEED
 ORDINARY = "ordinary"
-REGISTERED_KINDS = tuple(k for k in KINDS if k != ORDINARY)
 TEMPLATE = "rehearsal.html.j2"
 PDF_NAME, CSV_NAME = "rehearsal.pdf", "visits.csv"
 CSV_ENCODING = "utf-8-sig"  # as the run's other CSVs: Excel on Chinese Windows needs the BOM
@@ -120,7 +119,7 @@ def _choose(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(n, size=k, replace=False))
 
 
-def draw_rehearsal(readiness: Any, design: EvaluationDesign, seed: int = DEFAULT_SEED,
+def draw_rehearsal(readiness: Readiness, design: EvaluationDesign, seed: int = DEFAULT_SEED,
                    missed: pd.DataFrame | None = None) -> RehearsalDraw:
     """One evaluators' sample from the readiness tables (villages, households) by `design`, deterministic from
     `seed`. Per stratum min(asked, present) villages; per drawn village and kind min(asked, available)
@@ -274,6 +273,11 @@ def _medical(profile: Profile, household: Mapping[str, Any], members: list[dict[
 REGISTER_ANSWER = {"H-INCOME": _income, "H-HOUSING": _housing, "H-WATER": _water, "H-EDU": _school, "H-MEDICAL": _medical}
 
 
+def _mark(value: Any) -> str:
+    """A yes/no cell as ✔ / ✘, 未填 when blank."""
+    return BLANK if is_missing(value) else CHECKED if as_flag(value) else UNCHECKED
+
+
 def _member_rows(members: pd.DataFrame) -> list[dict[str, Any]]:
     order = members.sort_values(["person_id"], kind="stable") if "person_id" in members else members
     rows = []
@@ -286,8 +290,8 @@ def _member_rows(members: pd.DataFrame) -> list[dict[str, Any]]:
             "age": None if is_missing(age) else int(age),
             "schooling": clean_text(m.get("schooling"), BLANK),
             "labour": clean_text(m.get("labour_capacity")),
-            "ncms": BLANK if is_missing(m.get("insured_ncms")) else CHECKED if as_flag(m.get("insured_ncms")) else UNCHECKED,
-            "critical": BLANK if is_missing(m.get("insured_critical")) else CHECKED if as_flag(m.get("insured_critical")) else UNCHECKED,
+            "ncms": _mark(m.get("insured_ncms")),
+            "critical": _mark(m.get("insured_critical")),
         })
     return rows
 
@@ -378,7 +382,7 @@ def pack_document_id(run: Mapping[str, Any], draw: RehearsalDraw) -> str:
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:12]
 
 
-def rehearsal_context(draw: RehearsalDraw, readiness: Any, members: pd.DataFrame, surveys: pd.DataFrame,
+def rehearsal_context(draw: RehearsalDraw, readiness: Readiness, members: pd.DataFrame, surveys: pd.DataFrame,
                       profile: Profile, run: Mapping[str, Any]) -> dict[str, Any]:
     """The whole pack's view model: furniture, the cover (design, drawn villages and counts, 疑似漏评户 to
     screen first, notes) and one visit sheet per registered household drawn, in the cover's order."""
@@ -450,7 +454,7 @@ def csv_safe(value: Any) -> Any:
     return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
-def visits_table(draw: RehearsalDraw, readiness: Any) -> pd.DataFrame:
+def visits_table(draw: RehearsalDraw, readiness: Readiness) -> pd.DataFrame:
     """visits.csv: one row per household to visit (registered ones by id; 疑似漏评户 by name; the other
     ordinary ones as numbered slots to pick on site), IDs and phones masked, no cell a spreadsheet runs."""
     households = readiness.households.drop_duplicates("household_id").set_index("household_id")

@@ -224,3 +224,13 @@ def test_the_catalogue_design_on_the_small_demo_county(small_readiness):
     other = draw_rehearsal(small_readiness, design, seed=2017)
     assert list(again.visits["household_id"]) == list(draw.visits["household_id"])
     assert list(other.visits["household_id"]) != list(draw.visits["household_id"])
+
+
+def test_the_rehearsal_functions_do_not_import_prefect():
+    import subprocess
+    import sys
+
+    code = "import sys, tasks.rehearsal; print('prefect' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.stdout.strip() == "False"
