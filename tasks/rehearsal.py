@@ -372,7 +372,8 @@ def visit_sheet(profile: Profile, household: Mapping[str, Any], members: pd.Data
         "survey": survey_view,
         "verify": list(config["verify"]),
         "verify_boxes": boxes(config["verify"]),
-        "edu_range": "—".join(map(str, _edu_range(profile))),
+        "members_scope": "；".join([_label(profile, "H-MEDICAL")[0],
+                                   "—".join(map(str, _edu_range(profile))) + " 周岁" + _label(profile, "H-EDU")[0]]),
     }
 
 
