@@ -86,6 +86,20 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rehearse(args: argparse.Namespace) -> int:
+    from evalprep.weeks import parse_week
+
+    parse_week(args.week)  # a bad week is a one-line error before anything starts
+    from flows.rehearsal import rehearsal_run
+
+    seed = {} if args.seed is None else {"seed": args.seed}  # default: the flow's (tasks.rehearsal.DEFAULT_SEED)
+    out = rehearsal_run(inbox=str(args.inbox) if args.inbox else None, week=args.week,
+                        out=str(args.out) if args.out else None, profile=args.profile,
+                        reference=str(args.reference) if args.reference else None, **seed)
+    print(out)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from flows.serve import serve_deployments
 
@@ -137,7 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--profile", default="xunyang-2016")
     inspect.set_defaults(func=cmd_inspect)
 
-    serve = sub.add_parser("serve", help="注册并运行 Prefect 部署（每周定时 + 按需检查）")
+    rehearse = sub.add_parser("rehearse", help="模拟评估：按评估组抽样方式抽一次样本，生成抽中村名单和入户核查表")
+    rehearse.add_argument("--week", required=True, help="周次，如 2016-W39")
+    rehearse.add_argument("--seed", type=int, help="随机种子（默认与模拟相同）：同样的数据和种子抽到同样的村和户")
+    rehearse.add_argument("--inbox", type=Path, help="收件箱目录（含 YYYY-Www 子目录），默认按设置")
+    rehearse.add_argument("--out", type=Path)
+    rehearse.add_argument("--profile", default="xunyang-2016")
+    rehearse.add_argument("--reference", type=Path, help="参考数据目录（townships.csv、villages.csv）")
+    rehearse.set_defaults(func=cmd_rehearse)
+
+    serve = sub.add_parser("serve", help="注册并运行 Prefect 部署（每周定时 + 按需检查 + 模拟评估）")
     serve.set_defaults(func=cmd_serve)
 
     template = sub.add_parser("template", help="生成空白的乡镇周报表模板（含下拉列表和填报说明）")

@@ -10,7 +10,7 @@ from jinja2 import UndefinedError
 
 from evalprep.settings import TEMPLATES_DIR
 from expectations.catalogue import load_profile, raw_catalogue
-from tasks import attachments, departments, index_page
+from tasks import attachments, departments, index_page, rehearsal
 from tasks.render import charts, evaluators_view, formatting, rollup_views, view_models, village_sections
 from tasks.render.html import environment, render_html
 from tasks.render.preview import RUN, sample_county, village_frames
@@ -150,7 +150,7 @@ def test_no_catalogue_label_or_threshold_is_written_into_templates_or_view_model
     thresholds |= {f"{line:g}" for line in catalogue["poverty_lines"].values()}
     sources = {path.name: path.read_text(encoding="utf-8") for path in TEMPLATES_DIR.iterdir() if path.is_file()}
     for module in (view_models, village_sections, rollup_views, charts, formatting, attachments, departments, index_page,
-                   evaluators_view):
+                   evaluators_view, rehearsal):
         sources[Path(module.__file__).name] = Path(module.__file__).read_text(encoding="utf-8")
     for name, source in sources.items():
         for label in labels:

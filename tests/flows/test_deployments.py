@@ -8,16 +8,18 @@ import pytest
 from tests.conftest import LAST_WEEK
 
 
-def test_weekly_and_inspection_deployments_load_with_their_schedule_and_parameters():
-    from flows.serve import INSPECTION, WEEKLY, deployments
+def test_weekly_inspection_and_rehearsal_deployments_load_with_their_schedule_and_parameters():
+    from flows.serve import INSPECTION, REHEARSAL, WEEKLY, deployments
 
-    weekly, inspection = deployments()
-    assert (weekly.name, inspection.name) == (WEEKLY, INSPECTION)
+    weekly, inspection, rehearsal = deployments()
+    assert (weekly.name, inspection.name, rehearsal.name) == (WEEKLY, INSPECTION, REHEARSAL)
     (schedule,) = weekly.schedules
     assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 7 * * 1", "Asia/Shanghai")
     assert weekly.parameters == {"inbox": None, "week": None, "profile": "xunyang-2016"}
     assert not inspection.schedules
     assert set(inspection.parameters) == {"townships", "villages", "week", "profile"}
+    assert not rehearsal.schedules  # on demand
+    assert rehearsal.parameters == {"inbox": None, "week": None, "seed": 2016, "profile": "xunyang-2016"}
 
 
 def test_the_schedule_comes_from_the_settings(monkeypatch):
