@@ -440,7 +440,19 @@ def rehearsal_context(draw: RehearsalDraw, readiness: Readiness, members: pd.Dat
         "notes": list(draw.notes),
         "document_id": document_id_of(run),
     }
-    return {"document": document, "cover": cover, "sheets": sheets_view}
+    return _redacted({"document": document, "cover": cover, "sheets": sheets_view})
+
+
+def _redacted(value: Any) -> Any:
+    """Every text of the pack with ID and phone numbers masked wherever they were typed (a name, a village,
+    a note): one pass over the whole view model, so no field can be missed."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redacted(v) for v in value)
+    return value
 
 
 def document_id_of(run: Mapping[str, Any]) -> str:
@@ -490,7 +502,7 @@ def visits_table(draw: RehearsalDraw, readiness: Readiness) -> pd.DataFrame:
                              else "疑似漏评户" if v["suspect"] else "现场随机抽取一般农户" if v["kind"] == ORDINARY else "",
                              axis=1) if len(visits) else pd.Series(dtype="str"),
     })
-    return table.map(csv_safe)
+    return table.map(lambda v: csv_safe(redact(v) if isinstance(v, str) else v))
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:

@@ -11,7 +11,7 @@ import pytest
 from expectations.catalogue import load_profile, raw_catalogue
 from tasks.assess import Readiness
 from tasks.evaluation_design import EvaluationDesign, load_design
-from tasks.rehearsal import csv_bytes, csv_safe, draw_rehearsal, visit_sheet, visits_table
+from tasks.rehearsal import csv_bytes, csv_safe, draw_rehearsal, rehearsal_context, visit_sheet, visits_table
 
 PROFILE = load_profile("xunyang-2016")
 DESIGN = EvaluationDesign(name="hand", label="手算", villages={"poor": 2, "non_poor": 1},
@@ -145,6 +145,23 @@ def test_visits_csv_masks_ids_and_phones_and_defuses_formulas():
     assert "'-张" in text and "'@户主" in text
     assert "疑似漏评户：=HYPERLINK" in text  # not at the start of its cell: harmless, kept as written
     assert [csv_safe(v) for v in ("=1+1", "+86", "-3", "@x", "ok", 5)] == ["'=1+1", "'+86", "'-3", "'@x", "ok", 5]
+
+
+def test_numbers_typed_into_names_are_masked_in_the_csv_and_the_pack():
+    county = hand_county()
+    county.households["head_name"] = "张三 " + _id(7777)
+    county.villages["village_name"] = "一村13812345678"
+    design = EvaluationDesign(name="o", label="o", villages={"poor": 3, "non_poor": 2},
+                              households={"exited": 1}, questionnaire_ordinary=0)
+    draw = draw_rehearsal(county, design, seed=3)
+    text = csv_bytes(visits_table(draw, county)).decode("utf-8-sig")
+    assert "张三 610928********7777" in text and not UNMASKED_ID.search(text) and "13812345678" not in text
+    run = {"county": "旬阳县", "week": "2016-W39", "as_of": pd.Timestamp("2016-10-02").date(), "run_id": "t",
+           "profile": PROFILE.name, "generated_on": pd.Timestamp("2016-10-02").date(), "targets": {}}
+    members = pd.DataFrame(columns=["household_id", "name", "id_number"])
+    surveys = pd.DataFrame(columns=["household_id", "village_code", "satisfaction", "exit_recognised"])
+    context = str(rehearsal_context(draw, county, members, surveys, PROFILE, run))
+    assert "张三 610928********7777" in context and not UNMASKED_ID.search(context) and "13812345678" not in context
 
 
 def test_a_visit_sheet_shows_the_register_answers_and_its_failing_criteria_in_words():
