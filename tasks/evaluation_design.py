@@ -17,6 +17,9 @@ from expectations.catalogue import raw_catalogue
 
 STRATA = ("poor", "non_poor", "all")
 KINDS = ("exited", "remaining_poor", "registered", "ordinary")
+# A sanity bound, not policy: a design number past it is a typing error in county.yaml, and the rehearsal
+# lists one row per household drawn (a billion ordinary slots would exhaust memory).
+MAX_DESIGN_NUMBER = 10_000
 STRATUM_LABELS = {"poor": "贫困村", "non_poor": "非贫困村", "all": "全部村"}
 KIND_LABELS = {"exited": "脱贫户", "remaining_poor": "未脱贫户", "registered": "建档立卡户", "ordinary": "一般农户（漏评排查）"}
 
@@ -41,8 +44,9 @@ class EvaluationDesign:
         if "registered" in self.households and ({"exited", "remaining_poor"} & set(self.households)):
             raise ValueError(f"抽样设计 {self.name}：'registered' 不能与 exited/remaining_poor 同时使用")
         numbers = [*self.villages.values(), *self.households.values(), self.questionnaire_ordinary]
-        if any(int(n) != n or n < 0 for n in numbers) or not sum(self.villages.values()):
-            raise ValueError(f"抽样设计 {self.name}：村数、户数须为非负整数，且至少抽1个村")
+        if (any(not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_DESIGN_NUMBER for n in numbers)
+                or not sum(self.villages.values())):
+            raise ValueError(f"抽样设计 {self.name}：村数、户数须为 0 至 {MAX_DESIGN_NUMBER} 的整数，且至少抽1个村")
         if self.questionnaire_ordinary > self.households.get("ordinary", 0):
             raise ValueError(f"抽样设计 {self.name}：答问卷的一般农户多于入户的一般农户")
 

@@ -99,7 +99,7 @@ def test_a_design_is_checked_and_can_be_overridden():
     assert load_design(overrides={"villages": {"poor": 5, "non_poor": 5}}).villages_total == 10
     assert load_design("legacy-100x10").households == {"registered": 5, "ordinary": 5}
     for bad in ({"villages": {"poor": -1}}, {"households": {"exited": 2, "registered": 2}}, {"colour": 1},
-                {"questionnaire_ordinary": 99}):
+                {"questionnaire_ordinary": 99}, {"households": {"ordinary": 10**9}}, {"villages": {"poor": "多"}}):
         with pytest.raises(ValueError):
             load_design(overrides=bad)
     assert load_design().with_villages(10).villages == {"poor": 7, "non_poor": 3}
