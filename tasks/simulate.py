@@ -31,7 +31,7 @@ from tasks import stage_task
 from tasks.assess import Readiness
 from tasks.criteria_frames import CANCELLED, REMAINING_POOR
 from tasks.evaluation_design import STRATUM_LABELS, EvaluationDesign, draw_villages, load_design, village_strata
-from tasks.survey_answers import approvals, recognition_counts  # noqa: F401  (approvals: part of this API)
+from tasks.survey_answers import recognition_counts
 
 DEFAULT_DRAWS = 2000
 DEFAULT_SEED = 2016

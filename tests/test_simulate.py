@@ -11,12 +11,11 @@ import pytest
 
 from expectations.catalogue import load_profile
 from tasks.assess import Readiness
+from tasks.evaluation_design import EvaluationDesign, allocation, draw_villages, load_design, p_drawn
 from tasks.render.view_models import sample_shortfall_probability
 from tasks.sample_risk import village_sample_risk
-from tasks.evaluation_design import EvaluationDesign, allocation, draw_villages, load_design, p_drawn
-from tasks.simulate import (
-    MISSED_NOT_MEASURED, approvals, should_be_registered, simulate_evaluation,
-)
+from tasks.simulate import MISSED_NOT_MEASURED, should_be_registered, simulate_evaluation
+from tasks.survey_answers import approvals
 
 PROFILE = load_profile("xunyang-2016")
 DRAWS = 400
