@@ -10,12 +10,14 @@ from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from evalprep.idcard import mask, mask_phone
 from expectations.catalogue import Criterion, Profile
 from tasks.assess import FAIL, GRADE_FAIL, PASS, UNKNOWN
 from tasks.evaluation_design import KIND_LABELS, STRATUM_LABELS, load_design
+from tasks.sample_risk import shortfall_probability
 from tasks.render.formatting import (  # noqa: F401  (re-exported: the view models' vocabulary)
     COHORT, COUNT_UNIT, COUNT_WHO, GRADE_CLASS, GRADE_SYMBOL, GRADES, NO_DATA_TEXT, NOT_NAMED, PASSING_GRADES,
     REGISTERED, STATUS_TEXT, UNKNOWN_WORD, VETO_MARK, as_date, as_flag, as_int, clean_text, codes_of, format_against,
@@ -92,13 +94,11 @@ def _sample_risk(village: Mapping[str, Any], rate: float, sample: int, threshold
 
 
 def sample_shortfall_probability(rate: float, sample: int, threshold: float) -> float:
-    """Chance that a random sample of `sample` households shows a rate below the threshold (binomial)."""
+    """Chance that a random sample of `sample` households shows a rate below the threshold (binomial, the
+    rate taken as the true share: tasks/sample_risk.shortfall_probability)."""
     target = Fraction(str(threshold))
-    return sum(
-        math.comb(sample, k) * rate**k * (1 - rate) ** (sample - k)
-        for k in range(sample + 1)
-        if Fraction(k, sample) < target
-    )
+    return float(shortfall_probability(np.array([float(rate)]), np.ones(1), sample,
+                                       lambda k: Fraction(k, sample) < target, method="binomial")[0])
 
 
 # ---------------------------------------------------------------------------------------------- scorecard
