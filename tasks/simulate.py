@@ -38,6 +38,7 @@ DEFAULT_SEED = 2016
 UNSAFE_HOUSING = ("C级危房", "D级危房")
 MISSED_NOT_MEASURED = "未报送疑似漏评户，漏评率无法测算"
 RATE_DIGITS, PROB_DIGITS = 4, 3
+MAX_CLASS_SIZE = 30  # people in one household, as far as the draws tell sizes apart (a sanity bound)
 ANY_FAIL_METRICS = ("wrong_exit_rate", "missed_rate", "recognition", "overall_incidence")
 SIZE_TABLE_VILLAGES = (10, 15, 20, 40, 60)  # villages per county besides the design's own, for the size table
 
@@ -109,7 +110,13 @@ def _county(readiness: Readiness, surveys: pd.DataFrame, missed: pd.DataFrame | 
     year = (pd.to_numeric(households.get("planned_exit_year"), errors="coerce") == profile.year).to_numpy(bool) \
         if "planned_exit_year" in households else np.zeros(len(households), bool)
 
-    classes = pd.DataFrame({"wrong": wrong[cohort], "size": sizes[cohort]})
+    # the draws carry one class per (fails, size): sizes past a sanity bound share one class, so that a
+    # submission of thousands of distinct absurd sizes cannot multiply the draws' memory
+    drawn_sizes = np.minimum(sizes, MAX_CLASS_SIZE)
+    if (sizes > MAX_CLASS_SIZE).any():
+        notes.append(f"{int((sizes > MAX_CLASS_SIZE).sum())} 户家庭人口数超过 {MAX_CLASS_SIZE} 人，抽样模拟中按 "
+                     f"{MAX_CLASS_SIZE} 人计（点估计按填报数），请核实")
+    classes = pd.DataFrame({"wrong": wrong[cohort], "size": drawn_sizes[cohort]})
     keys = classes.drop_duplicates().sort_values(["wrong", "size"]).reset_index(drop=True)
     class_of = classes.merge(keys.reset_index(), on=["wrong", "size"], how="left")["index"].to_numpy()
     exit_counts = np.zeros((len(index), max(len(keys), 1)), dtype=np.int64)

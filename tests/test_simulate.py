@@ -343,3 +343,15 @@ def test_a_county_overrides_the_design_in_its_county_yaml(tmp_path):
     (tmp_path / "county.yaml").write_text("evaluation_design:\n  villages: {poor: -5}\n", encoding="utf-8")
     with pytest.raises(CountyFileError, match="county.yaml：evaluation_design"):
         load_county(tmp_path, tmp_path)
+
+
+def test_thousands_of_distinct_absurd_household_sizes_stay_within_bounds():
+    # one failing household of 5,000 people, and 1,200 households each with its own size above 30
+    readiness, surveys = county(villages=30, failing=1)
+    hh = readiness.households
+    hh["household_size"] = [31.0 + i for i in range(len(hh))]
+    result = run(readiness, surveys, draws=50)
+    assert any("超过 30 人" in note and "1200 户" in note for note in result["notes"])
+    sizes = hh.loc[hh["in_exit_cohort"], "household_size"]
+    failing = hh.loc[hh["failing_criteria"].map(bool), "household_size"]
+    assert result["metrics"]["wrong_exit_rate"]["point_estimate"] == round(failing.sum() / sizes.sum(), 4)
