@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from functools import cache
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evalprep.files import write_atomic
 from evalprep.fingerprint import sources_fingerprint
 from evalprep.settings import PROJECT_ROOT, TEMPLATES_DIR
 from tasks import stage_task
@@ -108,14 +108,7 @@ class DocumentStore:
 
     def put(self, key: str, suffix: str, data: bytes) -> Path:
         """Write once under a temporary name, then rename (two runs storing the same key store the same bytes)."""
-        target = self.path(key, suffix)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")  # unique per thread
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o444)
-        os.replace(temporary, target)
-        return target
+        return write_atomic(self.path(key, suffix), data, mode=0o444)
 
     def link(self, key: str, suffix: str, destination: Path) -> None:
         """The stored file at `destination` (a hard link; a copy across file systems), marked as used now."""

@@ -6,11 +6,11 @@ and households.parquet.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
+from evalprep.files import write_atomic
 from evalprep.locks import exclusive
 from evalprep.weeks import parse_week
 from tasks import stage_task
@@ -21,13 +21,6 @@ VILLAGE_FIELDS = ["village_code", "village_name", "township_code", "township_nam
                   "households_failing", "exit_households"]
 HOUSEHOLD_FIELDS = ["household_id", "village_code", "township_code", "household_size", "income_per_capita",
                     "meets_all", "failing_criteria"]
-
-
-def _write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
 
 
 def _joined(frame: pd.DataFrame) -> pd.DataFrame:
@@ -41,7 +34,7 @@ def _upsert(path: Path, rows: pd.DataFrame, key: str) -> None:
         kept = pd.read_parquet(path)
         kept = kept[~kept[key].isin(rows[key])]
         rows = pd.concat([kept, rows], ignore_index=True)
-    _write_parquet_atomic(rows.sort_values(key).reset_index(drop=True), path)
+    write_atomic(path, rows.sort_values(key).reset_index(drop=True).to_parquet(index=False))
 
 
 def record_week(history_dir: Path, profile: str, week: str, readiness: Readiness) -> Path:

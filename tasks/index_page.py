@@ -16,7 +16,7 @@ from expectations.catalogue import Profile, load_profile
 from tasks import stage_task
 from tasks.assess import Readiness
 from tasks.departments import department_names
-from tasks.publish import write_bytes_atomic
+from evalprep.files import write_atomic
 from tasks.render.formatting import (
     GRADE_CLASS, GRADE_SYMBOL, GRADES, as_date, as_flag, clean_text, codes_of, format_date, format_pct, labels_of,
 )
@@ -146,7 +146,7 @@ def write_index_page(stage: Path, readiness: Readiness, rollups: Mapping[str, pd
                                  rollups["readiness/townships.csv"], rollups["readiness/county.csv"], problems,
                                  run_files(stage), rendering)
     path = stage / INDEX_PAGE
-    write_bytes_atomic(path, render_index_page(context).encode("utf-8"))
+    write_atomic(path, render_index_page(context).encode("utf-8"))
     return path
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from evalprep.files import write_atomic
 from evalprep.locks import exclusive
 from tasks import stage_task
 
@@ -27,16 +28,8 @@ HOUSEHOLD_COLUMNS = ["household_id", "village_code", "exit_status", "meets_all",
 CSV_ENCODING = "utf-8-sig"  # Excel on Chinese Windows opens UTF-8 CSV correctly only with a BOM
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary name in the same folder, then rename: no reader sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
-    write_bytes_atomic(path, frame.to_csv(index=False, lineterminator="\n").encode(CSV_ENCODING))
+    write_atomic(path, frame.to_csv(index=False, lineterminator="\n").encode(CSV_ENCODING))
 
 
 def _joined(codes: pd.Series) -> pd.Series:
@@ -126,7 +119,7 @@ write_rendering_task = stage_task(write_rendering, name="write-rendering-report"
 
 def write_json(path: Path, payload: dict) -> None:
     """A JSON document (UTF-8, keys sorted, Chinese as is)."""
-    write_bytes_atomic(path, json.dumps(payload, ensure_ascii=False, indent=1, sort_keys=True, default=str).encode("utf-8"))
+    write_atomic(path, json.dumps(payload, ensure_ascii=False, indent=1, sort_keys=True, default=str).encode("utf-8"))
 
 
 write_json_task = stage_task(write_json, name="write-json")

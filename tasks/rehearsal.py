@@ -514,7 +514,8 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
 
 def write_pack(context: Mapping[str, Any], table: pd.DataFrame, folder: Path | str) -> Path:
     """rehearsal.pdf and visits.csv into the folder (each written whole or not at all)."""
-    from tasks.render.pdf import render_document, write_atomic
+    from evalprep.files import write_atomic
+    from tasks.render.pdf import render_document
 
     folder = Path(folder)
     write_atomic(folder / PDF_NAME, render_document(TEMPLATE, context))

@@ -20,7 +20,6 @@ from tasks.render.pdf import (
     render_county_summary,
     render_pdf,
     render_village_dossier,
-    write_atomic,
 )
 from tasks.render.preview import RUN, sample_county, village_frames
 from tasks.render.view_models import village_dossier_context
@@ -174,23 +173,6 @@ def test_county_summary_renders():
     assert "全县汇总" in text and "10,114" in text
     for township in COUNTY["villages"]["township_name"].unique():
         assert township in text
-
-
-def test_write_atomic_replaces_whole_files_and_leaves_no_temporary(tmp_path, monkeypatch):
-    target = tmp_path / "out" / "dossier.pdf"
-    write_atomic(target, b"first")
-    write_atomic(target, b"second")
-    assert target.read_bytes() == b"second"
-    assert [p.name for p in target.parent.iterdir()] == ["dossier.pdf"]
-
-    def fail(*_):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(render_pdf_module.os, "replace", fail)
-    with pytest.raises(OSError):
-        write_atomic(target, b"third")
-    assert target.read_bytes() == b"second"
-    assert [p.name for p in target.parent.iterdir()] == ["dossier.pdf"]
 
 
 SECTION_TITLES = ("一、指标达标情况", "二、第三方评估视角", "三、不达标户明细", "四、住房保障", "五、“双七”项目",

@@ -9,12 +9,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import pickle
-import tempfile
 from functools import cache
 from pathlib import Path
 
+from evalprep.files import write_atomic
 from evalprep.fingerprint import sources_fingerprint
 from evalprep.settings import PROJECT_ROOT
 from tasks.ingest.references import Register
@@ -50,10 +49,5 @@ def read_submission_kept(path: Path, sha256: str, register: Register, max_bytes:
         except Exception:  # unreadable (cut short, another Python): parse again
             pass
     result = read_submission(path, sha256, register, max_bytes)
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    # a name of its own: two runs in one process (threads) may keep the same file at the same time
-    fd, temporary = tempfile.mkstemp(dir=kept.parent, prefix=f".{kept.name}.", suffix=".part")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-    os.replace(temporary, kept)
+    write_atomic(kept, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
     return result

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import mimetypes
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -67,23 +65,6 @@ def render_pdf(html: str) -> bytes:
     metadata.attachments = []
     metadata.custom = {}
     return document.write_pdf()
-
-
-def write_atomic(path: Path | str, data: bytes) -> None:
-    """Write bytes so that readers see the old file or the whole new one, never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def render_document(template_name: str, context: Mapping[str, Any]) -> bytes:

@@ -267,7 +267,8 @@ def village_frames(county: dict[str, pd.DataFrame], village_code: str) -> dict[s
 
 def main(argv: list[str]) -> None:
     """Render a few village dossiers and the summary of a full-size synthetic county, with timings."""
-    from tasks.render.pdf import check_harfbuzz_subset, render_county_summary, render_village_dossier, write_atomic
+    from evalprep.files import write_atomic
+    from tasks.render.pdf import check_harfbuzz_subset, render_county_summary, render_village_dossier
 
     out = Path(argv[0] if argv else "/tmp/evalprep-preview")
     dossiers = int(argv[1]) if len(argv) > 1 else 5
