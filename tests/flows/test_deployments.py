@@ -1,11 +1,12 @@
 """The deployments load with the right schedule and parameters; an inspection renders only its village."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import LAST_WEEK
+from tests.conftest import LAST_WEEK, files
 
 
 def test_weekly_inspection_and_rehearsal_deployments_load_with_their_schedule_and_parameters():
@@ -37,9 +38,12 @@ def test_an_inspection_of_one_village_renders_only_that_dossier(small_run, small
 
     village = sorted(small_manifest["by_week"][LAST_WEEK]["villages"])[3]
     monkeypatch.setenv("EVALPREP_INBOX", str(small_county / "inbox"))
+    # the week's complete output in the same output folder the inspection publishes to
+    shutil.copytree(small_run, tmp_path / LAST_WEEK)
+    week_before = files(tmp_path / LAST_WEEK)
     published = Path(inspection_run(villages=[village], out=str(tmp_path)))
-    assert published.name == f"{LAST_WEEK}-inspection-{village}"
+    assert published.name == f"{LAST_WEEK}-inspection-{village}" and published.parent == tmp_path
     dossiers = [p.name for p in (published / "dossiers").rglob("*.pdf")]
     assert len(dossiers) == 1 and dossiers[0].startswith(village)
     assert not (published / "summaries").exists() and not (published / "departments").exists()
-    assert (small_run / "readiness" / "villages.csv").exists()  # the week's complete output is untouched
+    assert files(tmp_path / LAST_WEEK) == week_before  # the week's complete output is untouched, byte for byte
