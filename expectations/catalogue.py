@@ -13,6 +13,7 @@ import yaml
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
 DEFAULT_PROFILE = "xunyang-2016"
 _EPS = 1e-12  # rates are ratios of floats: 1/50 must count as "at 2%"
+BAND_FAIL, BAND_PASS, BAND_EXCELLENT = "fail", "pass", "excellent"
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,24 @@ class Criterion:
     @property
     def departments(self) -> tuple[str, ...]:
         return (self.department, *self.co_departments)
+
+    def band_of(self, values: Any) -> np.ndarray:
+        """The band of hypothetical values of a rate criterion (a sample not yet drawn, a fake county): the
+        same lines GX applies to the real data (expectations/suites.py), here for what GX never sees.
+        `fail_below`/`excellent_from`: fail below the first, excellent from the second, pass between;
+        `max`: pass strictly below. NaN fails. Compared exactly as GX compares (no tolerance: a rate k/n equal
+        to a line is the line's own float). Real villages read their status from the validation."""
+        values = np.asarray(values, dtype=float)
+        known = ~np.isnan(values)
+        if "fail_below" in self.params:
+            v = np.nan_to_num(values, nan=-np.inf)
+            bands = np.where(v < self.params["fail_below"], BAND_FAIL,
+                             np.where(v < self.params.get("excellent_from", np.inf), BAND_PASS, BAND_EXCELLENT))
+        elif "max" in self.params:
+            bands = np.where(np.nan_to_num(values, nan=np.inf) < self.params["max"], BAND_PASS, BAND_FAIL)
+        else:
+            raise ValueError(f"{self.code} has no rate line")
+        return np.where(known, bands, BAND_FAIL)
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,8 @@ DROPOUT = "辍学"
 WELFARE_TYPES = ("低保贫困户", "五保贫困户")
 # 全覆盖 is a definition (coverage is a percentage, 0–100), not a tunable threshold.
 FULL_COVERAGE_PERCENT = 100
-# The project alternatives of V-ROAD / V-POWER / V-WATER come from the county's 双七 standard; a profile
-# that cites another source for the criterion (shaanxi-2017) requires the thing itself.
-PROJECT_ALTERNATIVE_SOURCES = ("shuangqi", "bulletin64")
+# The project alternatives of V-ROAD / V-POWER / V-WATER: the catalogue's `project_alternative` (the county's
+# 双七 standard accepts a project; shaanxi-2017 requires the thing itself).
 
 _GX_SEVERITY = {"error": FailureSeverity.CRITICAL, "warning": FailureSeverity.WARNING}
 
@@ -65,8 +64,9 @@ def _is_true(column: str, row_condition=None) -> list[Expectation]:
 
 
 def _project_alternative(crit: Criterion, flag: str):
-    """Row condition "no qualifying project" where the criterion's source accepts a project instead."""
-    return Column(flag) == False if crit.source in PROJECT_ALTERNATIVE_SOURCES else None  # noqa: E712
+    """Row condition "no qualifying project" where the profile accepts a project instead (catalogue
+    `project_alternative`)."""
+    return Column(flag) == False if crit.params.get("project_alternative") else None  # noqa: E712
 
 
 # --- criteria builders: one per catalogue criterion code -------------------------------------------
@@ -147,7 +147,7 @@ def _v_telecom(crit: Criterion, profile: Profile) -> list[Expectation]:
 def _v_water(crit: Criterion, profile: Profile) -> list[Expectation]:
     # The alternative: the backlog allocated to the village (a known km figure) and a scheduled project.
     unscheduled = None
-    if crit.source in PROJECT_ALTERNATIVE_SOURCES:
+    if crit.params.get("project_alternative"):
         unscheduled = (Column("water_project_scheduled") == False) | (Column("water_backlog_allocated") == False)  # noqa: E712
     rule = gxe.ExpectColumnValuesToBeBetween(
         column="safe_water_coverage", min_value=FULL_COVERAGE_PERCENT, row_condition=unscheduled

@@ -8,7 +8,7 @@ import pandas as pd
 
 from tasks import stage_task
 
-from expectations.catalogue import Profile, raw_catalogue
+from expectations.catalogue import BAND_EXCELLENT, Profile, raw_catalogue
 from tasks.criteria_frames import CANCELLED, MEMBERS_MISSING
 from tasks.evaluation_design import EvaluationDesign, load_design, p_drawn, village_strata
 from tasks.progress import run_logger
@@ -17,8 +17,9 @@ from tasks.survey_answers import recognition_counts
 
 FAIL, PASS, UNKNOWN = "fail", "pass", "unknown"
 GRADE_FAIL, GRADE_PASS, GRADE_EXCELLENT = "未达标", "合格", "优秀"
-EXCELLENT_BAND = "excellent"
+EXCELLENT_BAND = BAND_EXCELLENT
 SATISFACTION_CODE = "V-SATISFACTION"
+INCIDENCE_CODE = "V-INCIDENCE"
 
 
 @dataclass
@@ -42,18 +43,19 @@ def wilson_interval(successes: float, trials: float, confidence: float = 0.95) -
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def village_grade(failing: set[str], profile: Profile, satisfaction_rate: float, wrong_exit_rate: float) -> str:
-    """未达标 / 合格 / 优秀 as docs/decisions.md defines them, thresholds from the catalogue."""
-    sat = profile.criterion("V-SATISFACTION").params if "V-SATISFACTION" in profile.codes else None
+def village_grade(failing: set[str], profile: Profile, satisfaction_band: str | None, wrong_exit_fails: bool) -> str:
+    """未达标 / 合格 / 优秀 as docs/decisions.md defines them, from verdicts already taken: the failing (or
+    unknown) criteria, V-SATISFACTION's band (fail / pass / excellent, decided by GX; None when the profile
+    has no such criterion) and whether the wrong-exit rate fails its line (Profile.metric_fails)."""
     vetoes = {c.code for c in profile.criteria if c.veto}
     if failing & vetoes:
         return GRADE_FAIL
-    if sat is not None:
-        if satisfaction_rate is None or math.isnan(satisfaction_rate) or satisfaction_rate < sat["fail_below"]:
+    if SATISFACTION_CODE in profile.codes:
+        if satisfaction_band not in (PASS, EXCELLENT_BAND):
             return GRADE_FAIL
-        if satisfaction_rate < sat["excellent_from"]:
+        if satisfaction_band == PASS:
             return GRADE_PASS
-    if failing or profile.metric_fails("wrong_exit_rate", wrong_exit_rate):
+    if failing or wrong_exit_fails:
         return GRADE_PASS
     return GRADE_EXCELLENT
 
@@ -158,9 +160,10 @@ def criteria_by_village(villages: pd.DataFrame, households: pd.DataFrame, projec
         if crit.level == "household":
             failing_hh = cohort[cohort["failing_criteria"].map(lambda codes, c=crit.code: c in codes)]
             counts = failing_hh.groupby("village_code").size()
-        elif crit.code == "V-SATISFACTION":
+        elif crit.code == SATISFACTION_CODE:
             band = hits["band"] if "band" in hits else pd.Series("", index=hits.index)
             counts = hits[band != EXCELLENT_BAND].groupby("village_code").size()
+            below_excellent = set(hits.loc[band == EXCELLENT_BAND, "village_code"])
         elif crit.level == "project":
             counts = hits.drop_duplicates(["key"]).groupby("village_code").size()
         else:
@@ -168,23 +171,27 @@ def criteria_by_village(villages: pd.DataFrame, households: pd.DataFrame, projec
         measure = villages.set_index("village_code")[measures[crit.code]] if crit.code in measures and measures[crit.code] in villages else None
         for code in villages["village_code"]:
             failing = int(counts.get(code, 0))
+            status = FAIL if failing else PASS
             rows.append({
                 "village_code": code,
                 "code": crit.code,
-                "status": FAIL if failing else PASS,
+                "status": status,
+                # V-SATISFACTION's band as GX drew it: excellent when even the excellence line holds
+                "band": (EXCELLENT_BAND if status == PASS and code not in below_excellent else status)
+                        if crit.code == SATISFACTION_CODE else status,
                 "value": float(measure.get(code, math.nan)) if measure is not None else math.nan,
                 "failing_count": failing,
             })
-    table = pd.DataFrame(rows, columns=["village_code", "code", "status", "value", "failing_count"])
+    table = pd.DataFrame(rows, columns=["village_code", "code", "status", "band", "value", "failing_count"])
     table = table.merge(unknown_inputs(villages, profile), on=["village_code", "code"], how="left")
-    table.loc[table["unknown_reason"].notna(), "status"] = UNKNOWN
+    table.loc[table["unknown_reason"].notna(), ["status", "band"]] = UNKNOWN
     owners = _owners(projects)
     table = table.merge(owners, on=["village_code", "code"], how="left")
     table["department_named"] = table["department"]
     default_dept = {c.code: c.department for c in profile.criteria}
     table["department"] = table["department"].fillna(table["code"].map(default_dept))
     log_unknown(table, profile)
-    return table[["village_code", "code", "status", "value", "failing_count", "department", "department_named",
+    return table[["village_code", "code", "status", "band", "value", "failing_count", "department", "department_named",
                   "lead", "responsible_person", "unknown_reason"]]
 
 
@@ -250,11 +257,40 @@ def village_readiness(villages: pd.DataFrame, households: pd.DataFrame, village_
     out["stratum"] = strata
     out["p_drawn"] = p_drawn(strata, design)
     out["accountability"] = out["village_code"].isin(accountable_villages(out, village_criteria))
+    for column, value in verdict_columns(out, village_criteria, profile).items():
+        out[column] = value
     out["grade"] = [
-        village_grade(set(codes), profile, rate, wrong)
-        for codes, rate, wrong in zip(out["failing_criteria"], out["satisfaction_rate"], out["wrong_exit_rate"])
+        village_grade(set(codes), profile, band, wrong == FAIL)
+        for codes, band, wrong in zip(out["failing_criteria"], out["satisfaction_band"], out["wrong_exit_status"])
     ]
     return out
+
+
+def _metric_status(profile: Profile, key: str, rates: pd.Series, measured: pd.Series) -> pd.Series:
+    """pass / fail of an evaluators' metric per village (the one comparison: Profile.metric_fails);
+    unknown where nothing was measured."""
+    fails = pd.Series(profile.metric_fails(key, rates.astype(float).to_numpy()), index=rates.index)
+    return fails.map({True: FAIL, False: PASS}).where(measured, UNKNOWN)
+
+
+def verdict_columns(villages: pd.DataFrame, village_criteria: pd.DataFrame, profile: Profile) -> dict[str, pd.Series]:
+    """Every verdict a reader of a village sees, taken once here and read downstream (view models, department
+    lists, roll-ups) instead of comparing a rate with a catalogue line again: V-SATISFACTION's band and
+    V-INCIDENCE's status as GX decided them (None where the profile lacks the criterion), and the
+    evaluators' metrics' status (wrong exits pooled and this year's cohort, 认可度)."""
+    def of(code: str, column: str) -> pd.Series:
+        rows = village_criteria[village_criteria["code"] == code].set_index("village_code")[column]
+        return villages["village_code"].map(rows) if code in profile.codes else pd.Series(None, index=villages.index, dtype="object")
+
+    return {
+        "satisfaction_band": of(SATISFACTION_CODE, "band"),
+        "incidence_status": of(INCIDENCE_CODE, "status"),
+        "wrong_exit_status": _metric_status(profile, "wrong_exit_rate", villages["wrong_exit_rate"], villages["exit_people"] > 0),
+        "wrong_exit_status_year": _metric_status(profile, "wrong_exit_rate", villages["wrong_exit_rate_year"],
+                                                 villages["exit_people_year"] > 0),
+        "recognition_status": _metric_status(profile, "recognition", villages["recognition_rate"].fillna(0.0),
+                                             villages["recognition_surveyed"] > 0),
+    }
 
 
 def accountable_villages(villages: pd.DataFrame, village_criteria: pd.DataFrame) -> set[str]:

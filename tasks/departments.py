@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from expectations.catalogue import Profile
+from expectations.catalogue import BAND_EXCELLENT, Profile
 from tasks import stage_task
 from tasks.assess import FAIL, GRADE_FAIL, PASS, Readiness
 from tasks.render.formatting import as_flag, clean_text, codes_of
@@ -34,16 +34,14 @@ PROJECT_OWNER_FIELDS = ("department", "lead", "responsible_person")
 
 
 def village_blockers(villages: pd.DataFrame, profile: Profile) -> pd.Series:
-    """Per village code: the criteria that keep it from 合格 — failing veto criteria, and satisfaction when it
-    is below the pass line (or unknown) even if the profile does not mark it veto."""
+    """Per village code: the criteria that keep it from 合格 — failing veto criteria, and satisfaction when its
+    band (GX's verdict, tasks/assess.py) is not pass or excellent, even if the profile does not mark it veto."""
     vetoes = {c.code for c in profile.criteria if c.veto}
-    fail_below = (profile.criterion(SATISFACTION_CODE).params["fail_below"]
-                  if SATISFACTION_CODE in profile.codes else None)
+    graded = SATISFACTION_CODE in profile.codes
     out = {}
     for village in villages.to_dict("records"):
         blockers = {code for code in codes_of(village.get("failing_criteria")) if code in vetoes}
-        rate = village.get("satisfaction_rate")
-        if fail_below is not None and (rate is None or pd.isna(rate) or rate < fail_below):
+        if graded and village.get("satisfaction_band") not in (PASS, BAND_EXCELLENT):
             blockers.add(SATISFACTION_CODE)
         out[village["village_code"]] = frozenset(blockers)
     return pd.Series(out, dtype="object")

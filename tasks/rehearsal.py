@@ -235,7 +235,7 @@ def _edu_range(profile: Profile) -> tuple[int, int]:
 def _income(profile: Profile, household: Mapping[str, Any], members: list[dict[str, Any]]) -> str:
     income = household.get("income_per_capita")
     text = f"{_header('households', 'income_per_capita')}：{_money(income)}；扶贫标准 {profile.poverty_line:,.0f} 元"
-    if not is_missing(income) and float(income) < profile.poverty_line:
+    if not is_missing(income) and "H-INCOME" in codes_of(household.get("failing_criteria")):  # GX's verdict
         text += f"（低于标准 {profile.poverty_line - float(income):,.0f} 元）"
     return text
 

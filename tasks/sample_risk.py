@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from expectations.catalogue import Profile
+from expectations.catalogue import BAND_FAIL, Profile
 from tasks.evaluation_design import EvaluationDesign, load_design
 
 
@@ -55,11 +55,10 @@ def village_sample_risk(villages: pd.DataFrame, profile: Profile, *, design: Eva
     """Per village (index village_code): the chance that the evaluators' questionnaire households show
     satisfaction (满意 + 基本满意 over answers other than 不了解) below V-SATISFACTION fail_below."""
     n = int(households if households is not None else (design or load_design()).questionnaire_per_village)
-    fail_below = profile.criterion("V-SATISFACTION").params["fail_below"]
+    criterion = profile.criterion("V-SATISFACTION")
     yes, answers = _counts(villages, "satisfaction_yes", "satisfaction_answers")
-    # the count k fails when k/n < fail_below; the comparison is exact in integers (k·100 < fail_below·100·n)
-    line = round(fail_below * 10_000)
-    return _series(villages, shortfall_probability(yes, answers, n, lambda k: k * 10_000 < line * n, method),
+    # a count k of n fails where the catalogue's band of k/n is fail (the lines GX draws on real rates)
+    return _series(villages, shortfall_probability(yes, answers, n, lambda k: criterion.band_of(k / n) == BAND_FAIL, method),
                    "p_sample_below")
 
 

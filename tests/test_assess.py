@@ -11,23 +11,19 @@ from tasks.assess import (
 PROFILE = load_profile("xunyang-2016")
 
 
-@pytest.mark.parametrize("rate, grade", [(0.7999, GRADE_FAIL), (0.80, GRADE_PASS), (0.8999, GRADE_PASS), (0.90, GRADE_EXCELLENT)])
-def test_satisfaction_bands_at_their_boundaries(rate, grade):
-    assert village_grade(set(), PROFILE, rate, 0.0) == grade
-
-
-def test_no_survey_is_not_ready():
-    assert village_grade(set(), PROFILE, math.nan, 0.0) == GRADE_FAIL
+@pytest.mark.parametrize("band, grade", [("fail", GRADE_FAIL), ("unknown", GRADE_FAIL), (None, GRADE_FAIL),
+                                         ("pass", GRADE_PASS), ("excellent", GRADE_EXCELLENT)])
+def test_the_grade_follows_the_satisfaction_band_gx_decided(band, grade):
+    assert village_grade(set(), PROFILE, band, False) == grade
 
 
 def test_veto_failure_fails_and_non_veto_failure_blocks_only_excellent():
-    assert village_grade({"V-ROAD"}, PROFILE, 0.95, 0.0) == GRADE_FAIL
-    assert village_grade({"V-CULTURE"}, PROFILE, 0.95, 0.0) == GRADE_PASS
+    assert village_grade({"V-ROAD"}, PROFILE, "excellent", False) == GRADE_FAIL
+    assert village_grade({"V-CULTURE"}, PROFILE, "excellent", False) == GRADE_PASS
 
 
-def test_wrong_exit_rate_at_two_percent_is_not_excellent():
-    assert village_grade(set(), PROFILE, 0.95, 0.02) == GRADE_PASS
-    assert village_grade(set(), PROFILE, 0.95, 0.0199) == GRADE_EXCELLENT
+def test_a_failing_wrong_exit_rate_is_not_excellent():
+    assert village_grade(set(), PROFILE, "excellent", True) == GRADE_PASS
 
 
 def test_wilson_interval_brackets_the_rate():
@@ -142,3 +138,62 @@ def test_accountability_is_read_from_the_satisfaction_criterion(validated):
     assert flags[v1]          # 60% < 80%: 启动问责
     assert not flags[v2]      # exactly 80% passes
     assert not flags[v3]      # no survey: fails the criterion, but there is no rate below the line
+
+
+def test_every_verdict_a_reader_sees_is_taken_once_from_the_validation(validated):
+    """60% fails, exactly 80% passes (not excellent), no survey fails: the bands GX drew, stored per village and
+    per criterion; the metric statuses beside them (7 of 8 exited people in failing households: 错退 fails)."""
+    ready, (v1, v2, v3), _ = validated
+    villages = ready.villages.set_index("village_code")
+    assert villages.loc[[v1, v2, v3], "satisfaction_band"].tolist() == ["fail", "pass", "fail"]
+    criteria = ready.village_criteria.set_index(["village_code", "code"])
+    assert [criteria.loc[(v, "V-SATISFACTION"), "band"] for v in (v1, v2, v3)] == ["fail", "pass", "fail"]
+    assert criteria.loc[(v1, "V-ROAD"), "band"] == criteria.loc[(v1, "V-ROAD"), "status"]
+    assert villages.loc[v1, "wrong_exit_status"] == "fail"
+    assert villages.loc[v3, "recognition_status"] == "unknown"  # nobody surveyed: not measured, not passed
+
+
+@pytest.mark.parametrize("answers", [["满意"] * 8 + ["不满意"] * 2, ["满意"] * 9 + ["不满意"], ["满意"] * 79 + ["不满意"] * 21,
+                                     ["满意"] * 4 + ["不满意"] + ["不了解"] * 3])
+def test_the_catalogue_band_of_hypothetical_rates_agrees_with_gx_on_real_ones(answers):
+    """Criterion.band_of (for samples not yet drawn) and the GX suite draw the same lines."""
+    from tasks.criteria_frames import canonical_frame, criteria_frames
+    from tasks.validate import validate_profile
+    from tests.test_validate import AS_OF, TOWNSHIP, household, member, surveys, village
+
+    code = TOWNSHIP + "201"
+    tables = {"households": canonical_frame("households", [household(code + "0001", code, household_size=1.0)]),
+              "members": canonical_frame("members", [member(code + "0001", 1, age=60)]),
+              "villages": canonical_frame("villages", [village(code)]),
+              "surveys": canonical_frame("surveys", surveys(code, answers)), "projects": canonical_frame("projects", [])}
+    frames = criteria_frames(tables, AS_OF, PROFILE)
+    ready = assess_readiness(frames, validate_profile(frames, PROFILE).failures, PROFILE)
+    rate = ready.villages["satisfaction_rate"].iloc[0]
+    assert ready.villages["satisfaction_band"].iloc[0] == PROFILE.criterion("V-SATISFACTION").band_of(rate)
+
+
+@pytest.mark.parametrize("rate, people, status", [(0.02, 50.0, "fail"), (0.0199, 50.0, "pass"), (0.0, 0.0, "unknown")])
+def test_the_wrong_exit_status_reads_exactly_two_percent_as_failing(rate, people, status):
+    """The catalogue's reading of "低于2%": exactly at the line fails; no exited people is not measured."""
+    from tasks.assess import verdict_columns
+
+    villages = pd.DataFrame({"village_code": ["V1"], "wrong_exit_rate": [rate], "exit_people": [people],
+                             "wrong_exit_rate_year": [rate], "exit_people_year": [people],
+                             "recognition_rate": [0.95], "recognition_surveyed": [20]})
+    criteria = pd.DataFrame(columns=["village_code", "code", "status", "band"])
+    verdicts = verdict_columns(villages, criteria, PROFILE)
+    assert verdicts["wrong_exit_status"].tolist() == [status] == verdicts["wrong_exit_status_year"].tolist()
+    assert verdicts["recognition_status"].tolist() == ["pass"]
+
+
+@pytest.mark.parametrize("yes, surveyed, status", [(36, 40, "fail"), (37, 40, "pass"), (0, 0, "unknown")])
+def test_the_recognition_status_reads_exactly_ninety_percent_as_failing(yes, surveyed, status):
+    """认可度 = 认可户 / 全部受访户 must be above 90% ("必须高于90%"): 36 of 40 is exactly 90% and fails."""
+    from tasks.assess import verdict_columns
+
+    villages = pd.DataFrame({"village_code": ["V1"], "wrong_exit_rate": [0.0], "exit_people": [0.0],
+                             "wrong_exit_rate_year": [0.0], "exit_people_year": [0.0],
+                             "recognition_rate": [yes / surveyed if surveyed else float("nan")],
+                             "recognition_surveyed": [surveyed]})
+    verdicts = verdict_columns(villages, pd.DataFrame(columns=["village_code", "code", "status", "band"]), PROFILE)
+    assert verdicts["recognition_status"].tolist() == [status]

@@ -21,8 +21,10 @@ LOW_RATE = SATISFACTION.params["fail_below"] - 0.1
 
 
 def village(code, failing, grade="未达标", key=False, rate=PASS_RATE):
+    """A village as tasks/assess.py leaves it: the satisfaction band is GX's verdict on the rate."""
     return {"village_code": code, "village_name": f"{code}村", "township_code": "610928100", "township_name": "城关镇",
-            "is_key_village": key, "grade": grade, "failing_criteria": failing, "satisfaction_rate": rate}
+            "is_key_village": key, "grade": grade, "failing_criteria": failing, "satisfaction_rate": rate,
+            "satisfaction_band": "fail" if rate == LOW_RATE else "pass"}
 
 
 VILLAGES = pd.DataFrame([

@@ -17,6 +17,7 @@ import pandas as pd
 from evalprep import idcard
 from evalprep.settings import load_settings
 from expectations.catalogue import Profile, load_profile
+from tasks.assess import village_grade
 
 RUN = {
     "county": "旬阳县",
@@ -92,17 +93,16 @@ def sample_county(profile: Profile | None = None, seed: int = 7, villages: int =
         half = 1.96 * math.sqrt(rate * (1 - rate) / answers)
         population = rng.randint(900, 2400)
         remaining = sum(int(h["household_size"]) for h in households if not h["in_exit_cohort"]) // rng.choice([4, 8, 12])
-        failing_codes = []
+        failing_codes, bands = [], {}
         for criterion in profile.criteria:
             if criterion.level == "household":
                 count = sum(criterion.code in h["failing_criteria"] for h in cohort)
                 status, value = ("fail" if count else "pass"), float("nan")
-            elif criterion.code == "V-SATISFACTION":
-                count, value = 0, rate
-                status = "pass" if rate >= criterion.params["fail_below"] else "fail"
-            elif criterion.code == "V-INCIDENCE":
-                count, value = 0, remaining / population
-                status = "pass" if value < criterion.params["max"] else "fail"
+            elif criterion.code in ("V-SATISFACTION", "V-INCIDENCE"):  # fake rates, banded by the catalogue's lines
+                count, value = 0, (rate if criterion.code == "V-SATISFACTION" else remaining / population)
+                band = str(criterion.band_of(value))
+                bands[criterion.code] = band
+                status = "fail" if band == "fail" else "pass"
             else:
                 count, value = (rng.choice([0, 0, 2]) if criterion.level == "project" else 0), float("nan")
                 status = "fail" if count or rng.random() < 0.06 else "pass"
@@ -110,21 +110,20 @@ def sample_county(profile: Profile | None = None, seed: int = 7, villages: int =
                 failing_codes.append(criterion.code)
             named = rng.random() < 0.7
             criteria_rows.append({
-                "village_code": village_code, "code": criterion.code, "status": status, "value": value,
+                "village_code": village_code, "code": criterion.code, "status": status,
+                "band": bands.get(criterion.code, status), "value": value,
                 "failing_count": float(count),
                 "department": criterion.department,
                 "department_named": criterion.department if named else None,
                 "lead": _name(rng) if named else None,
                 "responsible_person": _name(rng) if named else None,
             })
-        veto_failing = any(profile.criterion(c).veto for c in failing_codes)
-        satisfaction = profile.criterion("V-SATISFACTION").params
         wrong_exit_codes = set(profile.metrics["wrong_exit_rate"]["criteria"])
         wrong_exit_rate = sum(
             h["household_size"] for h in cohort if wrong_exit_codes.intersection(h["failing_criteria"])
         ) / max(1, sum(h["household_size"] for h in cohort))
-        grade = ("未达标" if veto_failing else
-                 "优秀" if not failing_codes and rate >= satisfaction["excellent_from"] else "合格")
+        wrong_exit_status = "fail" if profile.metric_fails("wrong_exit_rate", wrong_exit_rate) else "pass"
+        grade = village_grade(set(failing_codes), profile, bands.get("V-SATISFACTION"), wrong_exit_status == "fail")
         village_rows.append({
             "village_code": village_code, "village_name": village_name,
             "township_code": township_code, "township_name": township_name,
@@ -133,7 +132,8 @@ def sample_county(profile: Profile | None = None, seed: int = 7, villages: int =
             "satisfaction_ci_high": min(1.0, rate + half), "satisfaction_answers": float(answers),
             "satisfaction_yes": float(satisfied), "poverty_incidence": remaining / population,
             "remaining_poor_people": float(remaining), "rural_population": float(population),
-            "wrong_exit_rate": wrong_exit_rate,
+            "wrong_exit_rate": wrong_exit_rate, "wrong_exit_status": wrong_exit_status,
+            "satisfaction_band": bands.get("V-SATISFACTION"), "incidence_status": bands.get("V-INCIDENCE"),
             "exit_people": float(sum(h["household_size"] for h in cohort)),
             "households": float(len(households)),
             "households_failing": float(sum(bool(h["failing_criteria"]) for h in households)),

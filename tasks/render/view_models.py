@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from evalprep.idcard import mask, mask_phone
-from expectations.catalogue import Criterion, Profile
+from expectations.catalogue import BAND_EXCELLENT, BAND_FAIL, Criterion, Profile
 from tasks.assess import FAIL, GRADE_FAIL, PASS, UNKNOWN
 from tasks.evaluation_design import KIND_LABELS, STRATUM_LABELS, load_design
 from tasks.sample_risk import shortfall_probability
@@ -86,19 +86,18 @@ def people_to_leave_poverty(remaining: int, population: int, maximum: float) -> 
     return max(0, remaining - max(allowed, 0))
 
 
-def _sample_risk(village: Mapping[str, Any], rate: float, sample: int, threshold: float) -> float:
+def _sample_risk(village: Mapping[str, Any], rate: float, sample: int, criterion: Criterion) -> float:
     """The readiness table's figure (Beta posterior, tasks/sample_risk.py) where present, else the binomial
     with the observed rate as the true rate."""
     risk = village.get("satisfaction_sample_risk")
-    return float(risk) if not is_missing(risk) else sample_shortfall_probability(rate, sample, threshold)
+    return float(risk) if not is_missing(risk) else sample_shortfall_probability(rate, sample, criterion)
 
 
-def sample_shortfall_probability(rate: float, sample: int, threshold: float) -> float:
-    """Chance that a random sample of `sample` households shows a rate below the threshold (binomial, the
-    rate taken as the true share: tasks/sample_risk.shortfall_probability)."""
-    target = Fraction(str(threshold))
+def sample_shortfall_probability(rate: float, sample: int, criterion: Criterion) -> float:
+    """Chance that a random sample of `sample` households shows a rate in the criterion's fail band (binomial,
+    the rate taken as the true share: tasks/sample_risk.shortfall_probability)."""
     return float(shortfall_probability(np.array([float(rate)]), np.ones(1), sample,
-                                       lambda k: Fraction(k, sample) < target, method="binomial")[0])
+                                       lambda k: criterion.band_of(k / sample) == BAND_FAIL, method="binomial")[0])
 
 
 # ---------------------------------------------------------------------------------------------- scorecard
@@ -228,11 +227,11 @@ def _satisfaction(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any
     satisfied = as_int(village.get("satisfaction_yes")) or 0
     rate = village.get("satisfaction_rate")
     has_rate = answers > 0 and not is_missing(rate)
+    passed = village.get("satisfaction_band") in (PASS, BAND_EXCELLENT)  # GX's verdict (tasks/assess.py)
     sample = as_int(village.get("evaluation_sample")) or load_design().questionnaire_per_village
-    recognition = village.get("recognition_rate")
     view = {
         "label": criterion.label,
-        "rate": (format_against(rate, fail_below, ">=", float(rate) >= fail_below) if has_rate else "无调查"),
+        "rate": (format_against(rate, fail_below, ">=", passed) if has_rate else "无调查"),
         "interval": (f"{format_pct(village.get('satisfaction_ci_low'))}–{format_pct(village.get('satisfaction_ci_high'))}"
                      if has_rate and not is_missing(village.get("satisfaction_ci_low")) else "—"),
         "confidence": format_threshold(profile.sampling["confidence"]),
@@ -240,9 +239,9 @@ def _satisfaction(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any
         "satisfied": satisfied,
         "threshold": format_threshold(fail_below),
         "excellent": format_threshold(excellent_from),
-        "status_text": STATUS_TEXT[PASS if has_rate and rate >= fail_below else FAIL],
+        "status_text": STATUS_TEXT[PASS if has_rate and passed else FAIL],
         "sample": sample,
-        "sample_risk": format_pct(_sample_risk(village, float(rate), sample, fail_below), 0) if has_rate else "—",
+        "sample_risk": format_pct(_sample_risk(village, float(rate), sample, criterion), 0) if has_rate else "—",
         "recognition": _recognition(profile, village, sample),
         "p_drawn": format_pct(village.get("p_drawn"), 0) if not is_missing(village.get("p_drawn")) else "—",
         "stratum": STRATUM_LABELS.get(clean_text(village.get("stratum")), ""),
@@ -266,7 +265,7 @@ def _recognition(profile: Profile, village: Mapping[str, Any], sample: int) -> d
     rate = village.get("recognition_rate")
     risk = village.get("recognition_sample_risk")
     known = bool(surveyed) and not is_missing(rate)
-    passed = known and not profile.metric_fails("recognition", rate)
+    passed = known and village.get("recognition_status") == PASS  # tasks/assess.py verdict_columns
     return {
         "label": metric["label"],
         "rate": format_against(rate, metric["min"], ">", passed) if known else "无调查",
@@ -306,13 +305,14 @@ def _incidence(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any] |
         return None
     criterion = profile.criterion("V-INCIDENCE")
     rate = village.get("poverty_incidence")
+    passed = not is_missing(rate) and village.get("incidence_status") == PASS  # GX's verdict (tasks/assess.py)
     return {
         "label": criterion.label,
-        "rate": format_against(rate, criterion.params["max"], "<", not is_missing(rate) and rate < criterion.params["max"]),
+        "rate": format_against(rate, criterion.params["max"], "<", passed),
         "threshold": f"< {format_threshold(criterion.params['max'])}",
         "remaining": as_int(village.get("remaining_poor_people")),
         "population": as_int(village.get("rural_population")),
-        "status_text": STATUS_TEXT[PASS if not is_missing(rate) and rate < criterion.params["max"] else FAIL],
+        "status_text": STATUS_TEXT[PASS if passed else FAIL],
     }
 
 
@@ -339,7 +339,7 @@ def _wrong_exit(profile: Profile, village: Mapping[str, Any]) -> dict[str, Any]:
         rate = village.get(f"wrong_exit_rate{suffix}")
         people = as_int(village.get(f"exit_people{suffix}")) or 0
         known = bool(people) and not is_missing(rate)
-        passed = known and not profile.metric_fails("wrong_exit_rate", rate)
+        passed = known and village.get(f"wrong_exit_status{suffix}") == PASS  # tasks/assess.py verdict_columns
         return {
             "population": population,
             "rate": format_against(rate, metric["max"], "<", passed) if known else "—",
