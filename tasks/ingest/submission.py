@@ -13,6 +13,7 @@ from tasks.ingest.issues import Issue
 from tasks.ingest.references import Register
 from tasks.ingest.sheet import ParsedSheet, empty_frame, parse_sheet
 from tasks.ingest.values import fold
+from tasks.ingest.limits import Limits
 from tasks.ingest.workbook import Rejected, Rows, read_submission_rows
 
 ACCEPTED = "accepted"
@@ -155,7 +156,7 @@ def read_submission(path: Path, sha256: str, register: Register, max_bytes: int)
         size = sum(p.stat().st_size for p in path.rglob("*")) if path.is_dir() else path.stat().st_size
         if size > max_bytes:
             raise Rejected("DQ-FILE-TOO-LARGE", f"{size / 1024 / 1024:.1f} MB")
-        raw = read_submission_rows(path)
+        raw = read_submission_rows(path, Limits.for_max_bytes(max_bytes))
     except Rejected as exc:
         issue = Issue.for_file(exc.rule, name, detail=exc.detail)
         township = township_in_file_name(name, register)
