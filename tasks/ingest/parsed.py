@@ -108,13 +108,16 @@ def load_entry(folder: Path, key: str, sha256: str, name: str) -> SubmissionResu
 
 
 def read_submission_kept(path: Path, sha256: str, register: Register, max_bytes: int, archive_dir: Path,
-                         context: str) -> SubmissionResult:
-    """read_submission, or its kept result for the same bytes, name and context."""
+                         context: str, reader=None) -> SubmissionResult:
+    """read_submission, or its kept result for the same bytes, name and context. `reader` (an
+    isolated.IsolatedReader) parses in a child process and keeps the entry itself."""
     key = entry_key(sha256, path.name, context)
     folder = entry_dir(archive_dir, key)
     kept = load_entry(folder, key, sha256, path.name)
     if kept is not None:
         return kept
+    if reader is not None:
+        return reader.read(path, sha256, register, max_bytes, archive_dir, context)
     result = read_submission(path, sha256, register, max_bytes)
     save_entry(folder, key, result)
     return result

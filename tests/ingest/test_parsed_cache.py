@@ -77,6 +77,7 @@ def key_of(inbox: Path, name: str, register) -> tuple[str, str]:
 
 
 def counting(monkeypatch) -> list[str]:
+    monkeypatch.setenv("EVALPREP_INGEST_ISOLATION", "0")  # parse in this process, where the call is counted
     calls: list[str] = []
     real = parsed.read_submission
     monkeypatch.setattr(parsed, "read_submission", lambda *a: calls.append(a[0].name) or real(*a))
