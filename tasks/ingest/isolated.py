@@ -8,8 +8,8 @@ address space capped (RLIMIT_AS) parses one file at a time and writes the result
 from the child as a pickle. If the worker dies or runs out of memory, that file alone is rejected with a
 clerk-level reason, a fresh worker takes the next file, and the other townships go on.
 
-EVALPREP_INGEST_MEMORY_MB sets the ceiling (default 3072: the worker's own libraries take ~1 GiB of address
-space before reading anything, the largest real township workbook a few hundred MB more);
+EVALPREP_INGEST_MEMORY_MB sets what reading one file may add to the worker's address space once its libraries
+are loaded and warmed up (default 2048; the largest demo workbook adds ~300 MB, see docs/decisions.md);
 EVALPREP_INGEST_ISOLATION=0 parses in the run's own process (debugging)."""
 from __future__ import annotations
 
@@ -28,14 +28,47 @@ MB = 1024 * 1024
 
 
 def memory_ceiling() -> int:
-    return int(float(os.environ.get("EVALPREP_INGEST_MEMORY_MB", "3072")) * MB)
+    return int(float(os.environ.get("EVALPREP_INGEST_MEMORY_MB", "2048")) * MB)
 
 
 def isolation_enabled() -> bool:
     return os.environ.get("EVALPREP_INGEST_ISOLATION", "1") != "0"
 
 
-def _cap_memory(ceiling: int) -> None:
+def _address_space() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _warm_up() -> None:
+    """Read a one-cell workbook and write and read one Parquet table: the libraries' thread pools and memory
+    arenas (address space reserved, mostly never used) exist before the ceiling is measured from here."""
+    import io
+
+    import pandas as pd
+    import xlsxwriter
+    from python_calamine import CalamineWorkbook
+
+    import tasks.ingest.submission  # noqa: F401
+
+    book_bytes = io.BytesIO()
+    book = xlsxwriter.Workbook(book_bytes, {"in_memory": True})
+    book.add_worksheet().write(0, 0, "户编号")
+    book.close()
+    CalamineWorkbook.from_filelike(io.BytesIO(book_bytes.getvalue())).get_sheet_by_index(0).to_python()
+    table = io.BytesIO()
+    pd.DataFrame({"a": ["x"], "b": [1.0]}).to_parquet(table, index=False)
+    pd.read_parquet(io.BytesIO(table.getvalue()))
+
+
+def _cap_memory(allowance: int) -> None:
+    """The ceiling is the worker's own address space once warmed up plus `allowance`: what reading one file
+    may add, whatever this machine's core count makes the libraries reserve."""
+    _warm_up()
+    ceiling = _address_space() + allowance
     resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
 
 

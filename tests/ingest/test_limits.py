@@ -209,3 +209,34 @@ def test_a_township_workbook_of_20000_rows_by_40_columns_is_within_the_limits(tm
         sheet.write_row(r, 0, [f"61092810320100{r:05d}", "张三丰", 3, 5210.5, "是", "2016-09-28"] * 6 + ["户主", "初中", "健康", "无"])
     book.close()
     check_xlsx(path, Limits.for_max_bytes(LIMIT))
+
+
+def big_plain_csv(path: Path, megabytes: int = 40) -> None:
+    """40 MB of digits and commas: within every byte limit (a plain .csv, 50 MB allowed), but several hundred
+    MB once split into cells."""
+    table = bytes(b"\n"[0] if i < 2 else b","[0] if i < 64 else b"0123456789"[i % 10] for i in range(256))
+    with open(path, "wb") as out:
+        for _ in range(megabytes):
+            out.write(os.urandom(MB).translate(table))
+
+
+def test_a_file_that_exhausts_the_reader_memory_ceiling_rejects_only_itself(tmp_path, monkeypatch):
+    """The backstop for what the pre-checks cannot foresee: the reader runs in a child process whose address
+    space is capped; running out there rejects that file, and a fresh child reads the next one."""
+    from tasks.ingest.week import ingest_week
+
+    monkeypatch.setenv("EVALPREP_INGEST_MEMORY_MB", "400")  # reading this file needs ~700 MB more
+    inbox = tmp_path / "inbox" / WEEK
+    inbox.mkdir(parents=True)
+    big_plain_csv(inbox / "610928104_双河镇_2016-W39.csv")
+    shutil.copyfile(FIXTURES / GOOD, inbox / GOOD)
+    for hour, name in enumerate(("610928104_双河镇_2016-W39.csv", GOOD), start=8):
+        stamp = dt.datetime(2016, 10, 3, hour, tzinfo=OFFICE_TZ).timestamp()
+        os.utime(inbox / name, (stamp, stamp))
+    result = ingest_week(inbox, WEEK, tmp_path / "archive", load_register(REFERENCE, REFERENCE), LIMIT)
+    rows = result.submissions.set_index("file")
+    assert rows.loc["610928104_双河镇_2016-W39.csv", "status"] == "rejected"
+    rules = set(result.issues.loc[result.issues["file"] == "610928104_双河镇_2016-W39.csv", "rule"])
+    assert rules <= {"DQ-FILE-TOO-LARGE", "DQ-FILE-CORRUPT"} and rules, rules
+    assert rows.loc[GOOD, "status"] == "accepted"
+    assert (result.tables["households"]["township_code"] == "610928103").sum() == 2
