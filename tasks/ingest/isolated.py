@@ -69,7 +69,10 @@ def _cap_memory(allowance: int) -> None:
     may add, whatever this machine's core count makes the libraries reserve."""
     _warm_up()
     ceiling = _address_space() + allowance
-    resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        ceiling = min(ceiling, hard)  # a lower ceiling set on the run itself still holds
+    resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
 
 
 def _parse_into_cache(path: Path, sha256: str, register: Register, max_bytes: int, folder: Path, key: str) -> None:
