@@ -45,7 +45,8 @@ rows = result.submissions[result.submissions["file"] != ""]
 print(json.dumps({"outcomes": {f: [s, r] for f, s, r in zip(rows["file"], rows["status"], rows["reason"])},
                   "rules": {f: sorted(set(g["rule"])) for f, g in result.issues.groupby("file")},
                   "households": {c: int(n) for c, n in result.tables["households"]["township_code"].value_counts().items()},
-                  "before_kib": before, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}, ensure_ascii=False))
+                  "before_kib": before, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "reader_peak_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}, ensure_ascii=False))
 """
 
 
@@ -166,6 +167,8 @@ def test_the_other_townships_of_the_week_are_still_read_and_memory_stays_small(b
     assert bomb_outcome["households"] == {"610928103": 2}
     grown_mib = (bomb_outcome["peak_kib"] - bomb_outcome["before_kib"]) / 1024
     assert grown_mib < 300, f"reading the bombs grew the process by {grown_mib:.0f} MiB"
+    reader_mib = bomb_outcome["reader_peak_kib"] / 1024  # the reader process(es), libraries included (~150 MiB)
+    assert reader_mib < 500, f"the reader process peaked at {reader_mib:.0f} MiB"
 
 
 def test_random_bytes_behind_the_ole2_signature_are_corrupt_and_a_real_encrypted_workbook_is_password_protected(tmp_path):
