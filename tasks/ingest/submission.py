@@ -13,6 +13,7 @@ from tasks.ingest.issues import Issue
 from tasks.ingest.references import Register
 from tasks.ingest.sheet import ParsedSheet, empty_frame, parse_sheet
 from tasks.ingest.values import fold
+from tasks.ingest.limits import Limits
 from tasks.ingest.workbook import Rejected, Rows, read_submission_rows
 
 ACCEPTED = "accepted"
@@ -148,6 +149,13 @@ def _drop_duplicate_keys(frame: pd.DataFrame, table: str, file: str, written: di
     return frame[~repeated].reset_index(drop=True), issues
 
 
+def rejected_result(name: str, sha256: str, register: Register, rule: str, detail: str = "") -> SubmissionResult:
+    """A whole file refused: one file-level issue; the township only as far as the file name says."""
+    issue = Issue.for_file(rule, name, detail=detail)
+    township = township_in_file_name(name, register)
+    return SubmissionResult(name, sha256, REJECTED, township, issue.message, issues=[issue.at_township(township)])
+
+
 def read_submission(path: Path, sha256: str, register: Register, max_bytes: int) -> SubmissionResult:
     """Parse one received file. Bad files are rejected with a reason; bad cells become issues."""
     name = path.name
@@ -155,11 +163,9 @@ def read_submission(path: Path, sha256: str, register: Register, max_bytes: int)
         size = sum(p.stat().st_size for p in path.rglob("*")) if path.is_dir() else path.stat().st_size
         if size > max_bytes:
             raise Rejected("DQ-FILE-TOO-LARGE", f"{size / 1024 / 1024:.1f} MB")
-        raw = read_submission_rows(path)
+        raw = read_submission_rows(path, Limits.for_max_bytes(max_bytes))
     except Rejected as exc:
-        issue = Issue.for_file(exc.rule, name, detail=exc.detail)
-        township = township_in_file_name(name, register)
-        return SubmissionResult(name, sha256, REJECTED, township, issue.message, issues=[issue.at_township(township)])
+        return rejected_result(name, sha256, register, exc.rule, exc.detail)
     found = match_sheets(raw)
     issues: list[Issue] = []
     tables: dict[str, pd.DataFrame] = {}

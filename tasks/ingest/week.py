@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ import pandas as pd
 from evalprep.template import sheets
 from evalprep.weeks import week_sunday
 from tasks.ingest.archive import archive_submission
+from tasks.ingest.isolated import IsolatedReader, isolation_enabled
 from tasks.ingest.issues import Issue, issues_frame
 from tasks.ingest.references import Register
 from tasks.ingest.sheet import empty_frame
@@ -117,7 +119,10 @@ def ingest_week(week_dir: Path, week: str, archive_dir: Path, register: Register
             seen.add(sha)
             distinct.append((path, sha))
     context = parse_context(register, max_bytes)
-    results = [read_submission_kept(path, sha, register, max_bytes, archive_dir, context) for path, sha in distinct]
+    # Each file not parsed before is parsed in a child process under a memory ceiling (isolated.py).
+    with IsolatedReader() if isolation_enabled() else nullcontext() as reader:
+        results = [read_submission_kept(path, sha, register, max_bytes, archive_dir, context, reader)
+                   for path, sha in distinct]
     arrivals = [received_at(path) for path, _ in distinct]
     if townships:
         keep = [i for i, r in enumerate(results) if r.township_code in townships]

@@ -8,18 +8,16 @@ from pathlib import Path
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
+from tasks.ingest.limits import Limits, Rejected, check_members, check_xlsx, display_name, read_member
+
 ZIP_MAGIC = b"PK\x03\x04"
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2: legacy .xls, or an encrypted .xlsx
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
 
 
-class Rejected(Exception):
-    """The whole submission cannot be read; rule is a data-rule code of the catalogue."""
-
-    def __init__(self, rule: str, detail: str = ""):
-        super().__init__(f"{rule}: {detail}")
-        self.rule = rule
-        self.detail = detail
+# The directory entry name of the stream an encrypted OOXML package (Office 2007+ password) keeps its keys in.
+ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
+DEFAULT_LIMITS = Limits.for_max_bytes(50 * 1024 * 1024)
 
 
 Rows = list[list]
@@ -29,22 +27,32 @@ def _sheet_rows(book: CalamineWorkbook, name: str) -> Rows:
     return [list(r) for r in book.get_sheet_by_name(name).to_python(skip_empty_area=False)]
 
 
-def read_excel(path: Path) -> dict[str, Rows]:
-    head = path.read_bytes()[:8]
+def read_excel(path: Path, limits: Limits = DEFAULT_LIMITS) -> dict[str, Rows]:
+    with open(path, "rb") as fh:
+        head = fh.read(8)
     if not head:
         raise Rejected("DQ-FILE-EMPTY")
     if not (head.startswith(ZIP_MAGIC) or head.startswith(CFB_MAGIC)):
         raise Rejected("DQ-FILE-TYPE")
+    if head.startswith(ZIP_MAGIC):
+        check_xlsx(path, limits)  # zip bombs and sheets declaring millions of cells, before calamine sees them
     try:
         book = CalamineWorkbook.from_path(str(path))
         return {name: _sheet_rows(book, name) for name in book.sheet_names}
     except PasswordError:
         raise Rejected("DQ-FILE-ENCRYPTED") from None
     except (CalamineError, OSError, ValueError) as exc:
-        if head.startswith(CFB_MAGIC):
-            # An OLE2 file that is not a readable .xls is, in practice, a password-protected .xlsx.
+        if head.startswith(CFB_MAGIC) and is_encrypted_package(path):
+            # An OLE2 file holding an EncryptionInfo stream is a password-protected .xlsx; any other
+            # unreadable OLE2 file is a damaged .xls (or random bytes behind the signature).
             raise Rejected("DQ-FILE-ENCRYPTED") from None
         raise Rejected("DQ-FILE-CORRUPT", str(exc)[:200]) from None
+
+
+def is_encrypted_package(path: Path) -> bool:
+    """An OLE2 compound file naming an `EncryptionInfo` stream in its directory (names are UTF-16LE there):
+    what Excel and WPS write for a workbook with an opening password."""
+    return ENCRYPTION_INFO in path.read_bytes()
 
 
 def decode_csv(data: bytes) -> str:
@@ -71,13 +79,16 @@ def read_csv_folder(path: Path) -> dict[str, Rows]:
     return {p.stem: csv_rows(p.read_bytes()) for p in files}
 
 
-def read_csv_zip(path: Path) -> dict[str, Rows]:
+def read_csv_zip(path: Path, limits: Limits = DEFAULT_LIMITS) -> dict[str, Rows]:
     try:
         with zipfile.ZipFile(path) as archive:
-            names = sorted(n for n in archive.namelist() if n.lower().endswith(".csv") and not n.startswith("__MACOSX"))
-            if not names:
+            members = sorted((i for i in archive.infolist()
+                              if i.filename.lower().endswith(".csv") and not i.filename.startswith("__MACOSX")),
+                             key=lambda i: i.filename)
+            if not members:
                 raise Rejected("DQ-FILE-EMPTY")
-            return {_zip_stem(n): csv_rows(archive.read(n)) for n in names}
+            check_members(members, limits, limits.max_csv_bytes, limits.max_csv_total_bytes)
+            return {_zip_stem(i.filename): csv_rows(read_member(archive, i, limits.max_csv_bytes)) for i in members}
     except zipfile.BadZipFile:
         raise Rejected("DQ-FILE-CORRUPT") from None
     except RuntimeError as exc:  # encrypted member
@@ -85,23 +96,18 @@ def read_csv_zip(path: Path) -> dict[str, Rows]:
 
 
 def _zip_stem(name: str) -> str:
-    # Zips made on Chinese Windows store GBK names without the UTF-8 flag; zipfile decodes them as cp437.
-    try:
-        name = name.encode("cp437").decode("gb18030")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        pass
-    return Path(name).stem
+    return Path(display_name(name)).stem
 
 
-def read_submission_rows(path: Path) -> dict[str, Rows]:
-    """Raw rows per sheet name, whatever form the submission came in."""
+def read_submission_rows(path: Path, limits: Limits = DEFAULT_LIMITS) -> dict[str, Rows]:
+    """Raw rows per sheet name, whatever form the submission came in, within `limits`."""
     if path.is_dir():
         return read_csv_folder(path)
     suffix = path.suffix.lower()
     if suffix == ".zip":
-        return read_csv_zip(path)
+        return read_csv_zip(path, limits)
     if suffix == ".csv":
         return {path.stem: csv_rows(path.read_bytes())}
     if suffix in (".xlsx", ".xlsm", ".xls", ".et"):
-        return read_excel(path)
+        return read_excel(path, limits)
     raise Rejected("DQ-FILE-TYPE")

@@ -114,9 +114,10 @@ def test_missing_week_folder_is_an_error(tmp_path):
 def test_a_file_parsed_once_is_not_parsed_again_until_it_or_the_context_changes(inbox, tmp_path, monkeypatch):
     from tasks.ingest import parsed
 
+    monkeypatch.setenv("EVALPREP_INGEST_ISOLATION", "0")  # parse in this process, where the call is counted
     drop(inbox, "610928103_蜀河镇_2016-W39.xlsx", "蜀河镇.xlsx", dt.datetime(2016, 10, 3, 9))
     first = ingest(inbox, tmp_path)
-    assert list((tmp_path / "archive" / parsed.PARSED_FOLDER).rglob("*.pickle"))
+    assert list((tmp_path / "archive" / parsed.PARSED_FOLDER).rglob(parsed.ENTRY))
     calls = []
     real = parsed.read_submission
     monkeypatch.setattr(parsed, "read_submission", lambda *a: calls.append(a[0].name) or real(*a))
