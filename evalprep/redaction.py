@@ -42,7 +42,7 @@ _PHONE_RE = re.compile(
     + f"(?P<prefix>(?:(?:\\+|00)?86[ \\-]?)?)(?P<phone>[1\uff11][3-9\uff13-\uff19]{_D}{_SEP}{_D}{{4}}{_SEP}{_D}{{4}})"
     + r"(?![0-9\uff10-\uff19A-Fa-f])")  # not inside a run of digits or hex letters, nor a decimal fraction
 _QUICK = re.compile(f"{_D}{{3}}")  # no three digits in a row: nothing to mask (the common case, fast)
-_TO_ASCII = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789XX", " -")
+_TO_ASCII = str.maketrans("０１２３４５６７８９Ｘｘx", "0123456789XXX", " -")
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0", "＝", "＋", "－", "＠")
 _LEADING_BLANKS = " \u3000"
