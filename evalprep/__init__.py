@@ -12,3 +12,9 @@ for _key, _value in {
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE": "100",
 }.items():
     os.environ.setdefault(_key, _value)
+
+# Every log record of the process (evalprep's logger, Prefect's run loggers and the handlers Prefect sets up
+# later) goes through the redaction gate: no ID or phone number typed into a submission reaches a log whole.
+from evalprep.redaction import install_log_redaction  # noqa: E402
+
+install_log_redaction()

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
+from evalprep.redaction import redact_text, redact_value
 from tasks import stage_task
 from tasks.dossiers import rendering_summary
 
@@ -40,11 +41,14 @@ def changes_markdown(week: str, changes: pd.DataFrame, previous_week_known: bool
 
 def publish_artifacts(week: str, townships: pd.DataFrame, changes: pd.DataFrame, previous_week_known: bool,
                       run_folder: Path, rendering: pd.DataFrame) -> None:
-    """Table, markdown and link artifacts on the current flow run."""
-    create_table_artifact(key="county-scoreboard", table=scoreboard_rows(townships), description=f"{week} 全县迎评记分板")
-    create_markdown_artifact(key="changes-since-last-week", markdown=changes_markdown(week, changes, previous_week_known),
+    """Table, markdown and link artifacts on the current flow run, every text through the redaction gate (names,
+    villages and file names printed there are typed by people)."""
+    create_table_artifact(key="county-scoreboard", table=redact_value(scoreboard_rows(townships)),
+                          description=redact_text(f"{week} 全县迎评记分板"))
+    create_markdown_artifact(key="changes-since-last-week",
+                             markdown=redact_text(changes_markdown(week, changes, previous_week_known)),
                              description="与上周相比的变化")
-    create_markdown_artifact(key="documents-this-run", markdown=f"# {week} 文档\n\n{rendering_summary(rendering)}",
+    create_markdown_artifact(key="documents-this-run", markdown=redact_text(f"# {week} 文档\n\n{rendering_summary(rendering)}"),
                              description="本次新生成、沿用和失败的文档")
     index = run_folder / "index.html"
     create_link_artifact(key="run-documents", link=index.resolve().as_uri(), link_text=f"{week} 全部档案（index.html）",

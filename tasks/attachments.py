@@ -1,6 +1,7 @@
 """Spreadsheets beside the PDFs (same base name, .xlsx): the complete lists a short document only summarises.
 
-Built from the same view models as the PDFs, so every ID and phone number is already masked; written with
+Built from the same view models as the PDFs; every cell and property goes through the redaction gate on
+the way out (evalprep/redaction.py), so an ID or phone number typed anywhere is masked; written with
 xlsxwriter with a fixed creation date (the run's cut-off date), so the same inputs give the same bytes.
 """
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 import xlsxwriter
 
-from tasks.render.formatting import as_date, redact
+from evalprep.redaction import redact_text, redact_value
+from tasks.render.formatting import as_date
 
 
 @dataclass(frozen=True)
@@ -31,19 +33,19 @@ def xlsx_bytes(sheets: Sequence[Sheet], document: Mapping[str, str], as_of: Any)
     created = dt.datetime.combine(as_date(as_of), dt.time())
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
                                             "strings_to_formulas": False, "strings_to_urls": False})
-    workbook.set_properties({"title": document["title"], "author": document["author"], "created": created,
-                             "comments": document["footer"]})
+    workbook.set_properties({"title": redact_text(document["title"]), "author": redact_text(document["author"]),
+                             "created": created, "comments": redact_text(document["footer"])})
     header = workbook.add_format({"bold": True, "bg_color": "#EFEFEF", "border": 1, "text_wrap": True,
                                   "valign": "top", "font_name": "宋体"})
     cell = workbook.add_format({"valign": "top", "text_wrap": True, "font_name": "宋体"})
     for sheet in sheets:
-        worksheet = workbook.add_worksheet(sheet.name)
+        worksheet = workbook.add_worksheet(redact_text(sheet.name))
         for index, (_, title, width) in enumerate(sheet.columns):
             worksheet.set_column(index, index, width, cell)
-            worksheet.write_string(0, index, title, header)
+            worksheet.write_string(0, index, redact_text(title), header)
         for r, row in enumerate(sheet.rows, start=1):
             for c, (key, _, _) in enumerate(sheet.columns):
-                value = row.get(key)
+                value = redact_value(row.get(key))  # a phone typed into a number cell becomes its masked text
                 if isinstance(value, bool):
                     worksheet.write_string(r, c, "是" if value else "否")
                 elif isinstance(value, int | float) and not isinstance(value, bool):
@@ -51,7 +53,7 @@ def xlsx_bytes(sheets: Sequence[Sheet], document: Mapping[str, str], as_of: Any)
                 elif value is None or value == "":
                     worksheet.write_blank(r, c, None)
                 else:
-                    worksheet.write_string(r, c, redact(str(value)))
+                    worksheet.write_string(r, c, redact_text(str(value)))
         worksheet.freeze_panes(1, 0)
         if sheet.rows:
             worksheet.autofilter(0, 0, len(sheet.rows), len(sheet.columns) - 1)

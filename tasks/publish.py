@@ -11,6 +11,7 @@ import pandas as pd
 
 from evalprep.files import write_atomic
 from evalprep.locks import exclusive
+from evalprep.redaction import CSV_ENCODING, csv_bytes  # noqa: F401  (CSV_ENCODING re-exported)
 from tasks import stage_task
 
 from tasks.assess import Readiness
@@ -25,11 +26,12 @@ VILLAGE_COLUMNS = [
 RATE_COLUMNS = ("satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate",
                 "satisfaction_sample_risk", "wrong_exit_rate_year", "recognition_rate", "recognition_sample_risk", "p_drawn")
 HOUSEHOLD_COLUMNS = ["household_id", "village_code", "exit_status", "meets_all", "failing_criteria"]
-CSV_ENCODING = "utf-8-sig"  # Excel on Chinese Windows opens UTF-8 CSV correctly only with a BOM
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
-    write_atomic(path, frame.to_csv(index=False, lineterminator="\n").encode(CSV_ENCODING))
+    """Every CSV of a run: through the redaction gate (ID and phone numbers masked wherever they were typed)
+    and formula-safe (OWASP), UTF-8 with a BOM (evalprep/redaction.py csv_bytes)."""
+    write_atomic(path, csv_bytes(frame))
 
 
 def _joined(codes: pd.Series) -> pd.Series:

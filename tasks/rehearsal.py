@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from evalprep.idcard import mask, mask_phone
+from evalprep.redaction import csv_bytes as redacted_csv_bytes, csv_cell_safe
 from evalprep.template import sheets, vocabularies
 from expectations.catalogue import Profile, raw_catalogue
 from tasks.criteria_frames import CANCELLED, EXIT_COHORT, REMAINING_POOR
@@ -40,8 +41,6 @@ DEFAULT_SEED = SIMULATION_SEED
 ORDINARY = "ordinary"
 TEMPLATE = "rehearsal.html.j2"
 PDF_NAME, CSV_NAME = "rehearsal.pdf", "visits.csv"
-CSV_ENCODING = "utf-8-sig"  # as the run's other CSVs: Excel on Chinese Windows needs the BOM
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_MEMBER_ROWS = 12  # a visit sheet stays one page; more members are counted, not listed
 YES, NO, BLANK = "是", "否", "未填"
 CHECKED, UNCHECKED = "✔", "✘"
@@ -462,14 +461,13 @@ def document_id_of(run: Mapping[str, Any]) -> str:
 # ----------------------------------------------------------------------------------------- visits.csv
 
 
-def csv_safe(value: Any) -> Any:
-    """A text cell a spreadsheet would read as a formula (= + - @, tab, CR first) gets a leading '."""
-    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+csv_safe = csv_cell_safe  # the one OWASP rule (evalprep/redaction.py)
 
 
 def visits_table(draw: RehearsalDraw, readiness: Readiness) -> pd.DataFrame:
     """visits.csv: one row per household to visit (registered ones by id; 疑似漏评户 by name; the other
-    ordinary ones as numbered slots to pick on site), IDs and phones masked, no cell a spreadsheet runs."""
+    ordinary ones as numbered slots to pick on site), ID and phone columns masked; csv_bytes redacts the rest
+    and keeps any cell from running in a spreadsheet."""
     households = readiness.households.drop_duplicates("household_id").set_index("household_id")
     visits = draw.visits
     ids = visits["household_id"]
@@ -502,11 +500,12 @@ def visits_table(draw: RehearsalDraw, readiness: Readiness) -> pd.DataFrame:
                              else "疑似漏评户" if v["suspect"] else "现场随机抽取一般农户" if v["kind"] == ORDINARY else "",
                              axis=1) if len(visits) else pd.Series(dtype="str"),
     })
-    return table.map(lambda v: csv_safe(redact(v) if isinstance(v, str) else v))
+    return table  # free text typed anywhere and formula cells: the CSV writer's gate (csv_bytes)
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:
-    return table.to_csv(index=False, lineterminator="\n").encode(CSV_ENCODING)
+    """visits.csv's bytes through the one CSV writer (redacted, formula-safe, UTF-8 with a BOM)."""
+    return redacted_csv_bytes(table)
 
 
 # -------------------------------------------------------------------------------------------- writing

@@ -7,13 +7,17 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from evalprep.redaction import redact_value
 from evalprep.settings import TEMPLATES_DIR
 
 
 @cache
 def environment() -> Environment:
-    """The template environment: everything escaped (select_autoescape() skips *.html.j2), no silent gaps."""
+    """The template environment: everything escaped (select_autoescape() skips *.html.j2), no silent gaps, and
+    every printed value through the redaction gate (`finalize`): an ID or phone number typed into any field
+    never reaches a PDF or index.html whole, whichever template prints it."""
     return Environment(
+        finalize=redact_value,
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
         undefined=StrictUndefined,

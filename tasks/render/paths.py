@@ -6,13 +6,16 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
+from evalprep.redaction import redact_text
+
 COUNTY_SUMMARY = "summaries/county.pdf"
 INDEX_PAGE = "index.html"
 
 
 def safe_name(text: object) -> str:
-    """A file-name part from a Chinese name: no path separators or characters Windows refuses."""
-    return re.sub(r'[\\/:*?"<>|\s]+', "_", str(text)).strip("._") or "未命名"
+    """A file-name part from a Chinese name: no path separators or characters Windows refuses, and no ID or
+    phone number typed into the name (the redaction gate: file names are read by people too)."""
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", redact_text(str(text))).strip("._") or "未命名"
 
 
 def township_folder(township_code: object, township_name: object) -> str:

@@ -1,0 +1,163 @@
+"""End to end (issue 12): ID and phone numbers typed where they do not belong — a village name, a project name, a
+person's name, a header, numeric cells, a file name — and formulas typed as a village name and a file name go
+through the real weekly flow; then EVERY file of the output (PDF text, every XML part of every xlsx including
+docProps, CSV, HTML, JSON), every output path, the run's Prefect logs and its artifacts are scanned: no raw
+number anywhere, no CSV field a spreadsheet would run."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from evalprep import idcard
+from tests.conftest import LAST_WEEK
+
+pytestmark = pytest.mark.slow
+TOWNSHIP = "610928100"
+
+
+def person(k: int) -> tuple[str, str]:
+    """A valid ID number (check character right) and a mobile number, distinct per place typed."""
+    return idcard.make("610928", dt.date(1960 + k, k, 10 + k), 100 + k), f"1391234{k:04d}"
+
+
+PLACES = ("village", "project", "person", "header", "numeric", "file")
+TYPED = {place: person(k) for k, place in enumerate(PLACES, start=1)}
+RAW = {number: place for place, pair in TYPED.items() for number in pair}
+FORMULA = '=HYPERLINK("http://x","y")'
+
+
+def header_row(sheet) -> dict[str, int]:
+    return {cell.value: cell.column for cell in sheet[1] if cell.value}
+
+
+def plant(inbox: Path) -> None:
+    """Type the numbers and formulas into township 610928100's week workbook, rename it, add a '=' file."""
+    week = inbox / LAST_WEEK
+    path = next(week.glob(f"{TOWNSHIP}_*.xlsx"))
+    book = openpyxl.load_workbook(path)
+    villages = book["村基本情况"]
+    cols = header_row(villages)
+    village_id, village_phone = TYPED["village"]
+    villages.cell(2, cols["行政村"]).value = f"{villages.cell(2, cols['行政村']).value}{village_id}电话{village_phone}"
+    villages.cell(3, cols["行政村"]).value = FORMULA
+    villages.cell(3, cols["行政村"]).data_type = "s"  # typed as text (openpyxl would store a formula without a value)
+    leader_id, leader_phone = TYPED["person"]
+    villages.cell(2, cols["第一书记"]).value = f"王五{leader_id}"
+    villages.cell(2, cols["驻村工作队长"]).value = f"赵六 {leader_phone}"
+
+    projects = book["双七项目"]
+    cols = header_row(projects)
+    project_id, project_phone = TYPED["project"]
+    projects.cell(2, cols["项目名称"]).value = f"{projects.cell(2, cols['项目名称']).value}{project_id}"
+    projects.cell(2, cols["工作主抓人"]).value = f"杨丽{project_phone}"
+    projects.cell(2, cols["工作责任人"]).value = f"{leader_phone}"
+
+    header_id, header_phone = TYPED["header"]
+    members = book["家庭成员"]
+    members.cell(1, header_row(members)["技能证书编号"]).value = f"技能证书编号{header_id} {header_phone}"
+
+    numeric_id, numeric_phone = TYPED["numeric"]
+    households = book["贫困户"]
+    cols = header_row(households)
+    households.cell(2, cols["人均纯收入(元)"]).value = int(numeric_phone)  # a number, as Excel stores it
+    households.cell(3, cols["家庭年纯收入(元)"]).value = numeric_id  # text in a numeric column
+    projects.cell(3, header_row(projects)["投资(万元)"]).value = numeric_id
+    book.save(path)
+
+    file_id, file_phone = TYPED["file"]
+    path.rename(week / f"{TOWNSHIP}_城关镇_{file_id}_{file_phone}_{LAST_WEEK}.xlsx")
+    (week / "=HYPERLINK(1).xlsx").write_bytes(b"not a workbook")
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def readable_text(path: Path) -> str:
+    """What a person can read in a file: PDF text, every XML part of an xlsx (cells, sheet names, docProps), the
+    text of anything else. Whitespace removed, so a number broken over two lines is still found."""
+    if path.suffix == ".pdf":
+        text = pdf_text(path)
+    elif path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as archive:
+            text = "\n".join(archive.read(name).decode("utf-8") for name in archive.namelist())
+    elif path.suffix == ".parquet":
+        return ""  # machine tables (history) are not written into the output folder; checked below
+    else:
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    return "".join(text.split())
+
+
+def leaks(text: str) -> list[str]:
+    return [f"{number} ({RAW[number]})" for number in RAW if number in text]
+
+
+def formula_fields(path: Path) -> list[str]:
+    """CSV fields a spreadsheet would run: starting with = + @ (or tab/CR), or '-' when not a number."""
+    bad = []
+    for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))):
+        for field in row:
+            if field[:1] in ("=", "+", "@", "\t", "\r"):
+                bad.append(field)
+            elif field.startswith("-"):
+                try:
+                    float(field)
+                except ValueError:
+                    bad.append(field)
+    return bad
+
+
+def run_logs_and_artifacts(flow_run_id) -> tuple[list[str], list[str]]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=30)  # every log line of the run sent to the API before reading
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    return [log.message for log in logs], [f"{a.key} {a.description} {a.data}" for a in artifacts]
+
+
+def test_no_typed_number_reaches_any_output_and_no_csv_cell_runs(small_county, prefect_harness, tmp_path, monkeypatch):
+    from flows.weekly import weekly_county_run
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(small_county / "inbox", inbox)
+    plant(inbox)
+    monkeypatch.setenv("EVALPREP_DATA_DIR", str(tmp_path / "data"))
+    out = tmp_path / "out"
+    state = weekly_county_run(inbox=str(inbox), week=LAST_WEEK, out=str(out), reference=str(small_county / "reference"),
+                              return_state=True)
+    published = Path(state.result())
+
+    # the run read the planted data (else the scan proves nothing)
+    issues = (published / "issues.csv").read_text(encoding="utf-8-sig")
+    assert "技能证书编号" in issues and "HYPERLINK(1)" in (published / "submissions.csv").read_text(encoding="utf-8-sig")
+    assert any("王五" in pdf_text(p) for p in (published / "dossiers").rglob("*.pdf"))
+
+    scanned = 0
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        relative = path.relative_to(out).as_posix()
+        assert not leaks(relative), relative
+        assert not leaks(readable_text(path)), (relative, leaks(readable_text(path)))
+        if path.suffix == ".csv":
+            assert not formula_fields(path), (relative, formula_fields(path))
+        scanned += 1
+    assert scanned > 20
+    csv_text = {p.name: p.read_text(encoding="utf-8-sig") for p in published.rglob("*.csv")}
+    assert "'=HYPERLINK(1).xlsx" in csv_text["submissions.csv"]  # shown, not run
+
+    logs, artifacts = run_logs_and_artifacts(state.state_details.flow_run_id)
+    assert any("北沟村" in line for line in logs) and artifacts  # the planted village is logged (its file name)
+    for line in logs + artifacts:
+        assert not leaks("".join(line.split())), line
