@@ -705,3 +705,14 @@ def test_recognition_is_judged_at_the_evaluators_line():
     above = context(village(recognition_surveyed=40, recognition_yes=37, recognition_rate=0.925,
                             recognition_status="pass"))["third_party"]
     assert above["satisfaction"]["recognition"]["status_text"] == "✔ 达标"
+
+
+def test_a_department_list_names_a_village_sent_without_a_name_by_its_code():
+    """A village whose name cell was empty (or a formula without a value) is listed, not a crash."""
+    from tasks.render.rollup_views import department_list_context
+    from tests.test_departments import ITEMS, PROFILE as P
+
+    items = ITEMS[ITEMS["department"] == "住建局"].copy()
+    items.loc[items["village_code"] == "A", "village_name"] = float("nan")
+    ctx = department_list_context(P, "住建局", items, RUN, turned=["A"])
+    assert ctx["overview"]["turned_names"] == "城关镇A"

@@ -188,8 +188,8 @@ def department_list_context(
     owned = [c.label for c in profile.criteria if department in c.departments]
     villages = items.drop_duplicates("village_code") if len(items) else items
     turned = turned or []
-    names = (dict(zip(items["village_code"], items["township_name"].astype(str) + items["village_name"].astype(str)))
-             if len(items) else {})
+    names = {code: clean_text(town) + clean_text(name, str(code))  # a village sent without a name: its code
+             for code, town, name in zip(items["village_code"], items["township_name"], items["village_name"])}
     return {
         "document": document_furniture(profile, run, "部门问题清单", [department]),
         "overview": {
