@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pandas as pd
@@ -97,12 +97,17 @@ def staging_dir(out_dir: Path, week: str, run_id: str) -> Path:
 
 
 @contextmanager
-def discarded_on_failure(stage: Path) -> Iterator[Path]:
+def discarded_on_failure(stage: Path) -> Iterator[list]:
     """The run's staging folder, removed if the run fails before publishing it: a failed run gives back the
-    space it took (a published stage is no longer there to remove)."""
+    space it took (a published stage is no longer there to remove). Futures of tasks writing into the folder
+    are added to the list it gives; they are waited for first, so that none writes into it after removal."""
+    running: list = []
     try:
-        yield stage
+        yield running
     except BaseException:
+        for futures in running:
+            with suppress(BaseException):
+                futures.wait()
         shutil.rmtree(stage, ignore_errors=True)
         raise
 
