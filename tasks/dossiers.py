@@ -236,6 +236,10 @@ def _render_in_pool(todo: list[tuple[DocumentJob, str]], store_root: Path, profi
             fresh.append(futures[job.path].result())
         except BrokenProcessPool:
             unfinished.append((job, key))
+        except Exception as exc:  # e.g. its data could not be sent to the worker: this document's failure only
+            if disk_error(exc):
+                raise
+            fresh.append(Rendered(job.path, job.village_code, False, 0.0, _reason(exc), document_id=key[:12]))
     if unfinished:
         _discard_pool(pool)
         run_logger().warning("渲染进程意外退出（可能是内存不足）：已重建进程池，%d 份未完成的文档逐份重试一次。", len(unfinished))
