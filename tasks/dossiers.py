@@ -215,6 +215,11 @@ def _retry_alone(job: DocumentJob, key: str, store_root: Path, profile_name: str
             _RETRY_POOL = None
             return Rendered(job.path, job.village_code, False, time.perf_counter() - started, WORKER_DIED,
                             document_id=key[:12])
+        except Exception as exc:  # e.g. its data could not be sent to the worker
+            if disk_error(exc):
+                raise
+            return Rendered(job.path, job.village_code, False, time.perf_counter() - started, _reason(exc),
+                            document_id=key[:12])
 
 
 def _render_in_pool(todo: list[tuple[DocumentJob, str]], store_root: Path, profile_name: str, run: dict[str, Any],

@@ -89,15 +89,18 @@ class EndsTheProcess:
 
 @pytest.mark.slow
 def test_a_worker_that_dies_is_replaced_its_batch_retried_once_and_only_its_document_fails(tmp_path):
+    """Also: a document whose data cannot be sent to a worker is reported with its reason."""
     batches = township_batches(Readiness(COUNTY_FRAMES["villages"], COUNTY_FRAMES["village_criteria"],
                                          COUNTY_FRAMES["households"]), (), COUNTY_FRAMES["projects"],
                                COUNTY_FRAMES["issues"], COUNTY_FRAMES["trend"], COUNTY_FRAMES["submissions"])
     jobs = [job for batch in batches for job in batch]
     killer = DocumentJob(VILLAGE, "dossiers/x/killer.pdf", {**jobs[0].args, "poison": EndsTheProcess()}, "killer")
+    unsendable = DocumentJob(VILLAGE, "dossiers/x/unsendable.pdf", {**jobs[0].args, "hook": lambda: None}, "unsendable")
     stage = tmp_path / "stage"
-    results = render_jobs([killer, *jobs], stage, PROFILE.name, RUN, processes=2)
-    assert [r.ok for r in results] == [False] + [True] * len(jobs), [r.error for r in results]
+    results = render_jobs([killer, *jobs, unsendable], stage, PROFILE.name, RUN, processes=2)
+    assert [r.ok for r in results] == [False] + [True] * len(jobs) + [False], [r.error for r in results]
     assert results[0].error == WORKER_DIED
+    assert results[-1].error and results[-1].error != WORKER_DIED  # its own reason: it could not be sent
     for job in jobs:
         assert (stage / job.path).stat().st_size > 0
     assert not (stage / killer.path).exists()
