@@ -169,12 +169,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def disk_message(error: OSError, out: Path | None) -> str:
+    """One line, Chinese then English, for a run ended by a full or unwritable disk: which folder, what to do."""
+    import errno
+
+    folder = Path(error.filename).parent if error.filename else (out or load_settings().out_dir)
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        zh = f"没有写入权限：{folder}（文件夹只读或无权限）"
+        en = f"no permission to write to {folder}"
+    else:
+        zh = f"磁盘空间不足：{folder}（磁盘已满或超出配额）"
+        en = f"disk full writing to {folder}"
+    return (f"evalprep: {zh}。本次运行未发布，临时文件已删除，之前发布的各周未受影响；请腾出空间或改正权限后重新运行。"
+            f" / {en}: this run published nothing and removed its temporary files; earlier weeks are intact."
+            f" ({error.strerror})")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (FileNotFoundError, ValueError) as exc:
         print(f"evalprep: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from tasks.publish import disk_error
+
+        if (error := disk_error(exc)) is None:
+            raise
+        print(disk_message(error, getattr(args, "out", None)), file=sys.stderr)
         return 2
 
 

@@ -25,7 +25,8 @@ from tasks.quality_issues import merge_issues_task
 from tasks.rollups import rollups_task
 from tasks.simulate import simulate_task
 from tasks.publish import (
-    publish_task, staging_dir, write_json_task, write_rendering_task, write_tables_task, write_validation_task,
+    discarded_on_failure, publish_task, staging_dir, write_json_task, write_rendering_task, write_tables_task,
+    write_validation_task,
 )
 from tasks.validate import validate_task
 
@@ -61,24 +62,26 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
     simulation = simulate_task(readiness, frames["surveys"], config.profile, ingest.tables["missed"], design=config.design)
     run = metadata_task(config, ingest.submissions)
     stage = staging_task(config.out_dir, config.folder, run["run_id"])
-    write_tables_task(stage, ingest.submissions, issues, readiness,
-                      {**rollups, "outliers.csv": warnings, "readiness/changes.csv": changes})
-    write_validation_task(stage, validation.results)
-    write_json_task(stage / "readiness" / "simulation.json", simulation)
-    trend = trend_task(history, config.profile.name, week, readiness)
-    batches = batches_task(readiness, config.villages, frames["projects"], issues, trend, ingest.submissions)
-    processes = config.settings.render_processes
-    progress = start_progress_task(batches)
-    dossiers = render_batch_task.map(batches, unmapped(stage), config.profile.name, unmapped(run), processes,
-                                     unmapped(progress), unmapped(total_task(batches)))
-    problems = problem_list_task(readiness, frames["projects"], config.profile)
-    rollups_rendered = render_rollups_task(readiness, ingest.submissions, issues, simulation, problems, stage,
-                                           config.profile.name, run, processes, config.rollups)
-    rendering = report_task(dossiers, rollups_rendered)
-    write_rendering_task(stage, rendering)
-    index_page_task(stage, readiness, rollups, problems, rendering, run, config.profile.name)
-    record_week_task(history, config.profile.name, week, readiness)
-    published = publish_task(stage, config.out_dir, config.folder)
-    prune_task(config.out_dir, config.settings.document_store_days, wait_for=[published])
-    artifacts_task(week, rollups["readiness/townships.csv"], changes, last_villages is not None, published, rendering)
-    return str(published)
+    with discarded_on_failure(stage) as writing:  # a failed run leaves neither its staging folder nor history
+        write_tables_task(stage, ingest.submissions, issues, readiness,
+                          {**rollups, "outliers.csv": warnings, "readiness/changes.csv": changes})
+        write_validation_task(stage, validation.results)
+        write_json_task(stage / "readiness" / "simulation.json", simulation)
+        trend = trend_task(history, config.profile.name, week, readiness)
+        batches = batches_task(readiness, config.villages, frames["projects"], issues, trend, ingest.submissions)
+        processes = config.settings.render_processes
+        progress = start_progress_task(batches)
+        dossiers = render_batch_task.map(batches, unmapped(stage), config.profile.name, unmapped(run), processes,
+                                         unmapped(progress), unmapped(total_task(batches)))
+        writing.append(dossiers)
+        problems = problem_list_task(readiness, frames["projects"], config.profile)
+        rollups_rendered = render_rollups_task(readiness, ingest.submissions, issues, simulation, problems, stage,
+                                               config.profile.name, run, processes, config.rollups)
+        rendering = report_task(dossiers, rollups_rendered)
+        write_rendering_task(stage, rendering)
+        index_page_task(stage, readiness, rollups, problems, rendering, run, config.profile.name)
+        published = publish_task(stage, config.out_dir, config.folder)
+        record_week_task(history, config.profile.name, week, readiness)  # after publishing: a failed run leaves no history
+        prune_task(config.out_dir, config.settings.document_store_days, wait_for=[published])
+        artifacts_task(week, rollups["readiness/townships.csv"], changes, last_villages is not None, published, rendering)
+        return str(published)

@@ -94,8 +94,17 @@ def document_key(kind: str, path: str, args: dict[str, Any], profile_name: str, 
     return digest(kind, path, profile_name, renderer_fingerprint(), printed, inputs or digest(args))
 
 
+CHECK_SUFFIX = ".sha256"  # beside each stored file: "<sha256 hex> <size in bytes>" of the bytes stored
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 class DocumentStore:
-    """Files named <key><suffix> under OUT/.document-store/<first two hex digits>/, read-only once written."""
+    """Files named <key><suffix> under OUT/.document-store/<first two hex digits>/, read-only once written,
+    each with a <key><suffix>.sha256 file recording its size and hash, checked before every reuse."""
 
     def __init__(self, out_dir: Path | str) -> None:
         self.root = Path(out_dir) / STORE_FOLDER
@@ -103,12 +112,34 @@ class DocumentStore:
     def path(self, key: str, suffix: str) -> Path:
         return self.root / key[:2] / f"{key}{suffix}"
 
+    def check_path(self, key: str, suffix: str) -> Path:
+        return self.root / key[:2] / f"{key}{suffix}{CHECK_SUFFIX}"
+
+    def intact(self, key: str, suffix: str) -> bool:
+        """The stored file is there with the size and hash recorded when it was stored (size first: a
+        truncated file is found without reading it)."""
+        try:
+            recorded, size = self.check_path(key, suffix).read_text(encoding="ascii").split()
+            path = self.path(key, suffix)
+            return path.stat().st_size == int(size) and _sha256(path) == recorded
+        except (FileNotFoundError, ValueError, UnicodeDecodeError):
+            return False
+
     def has(self, key: str, suffixes: tuple[str, ...]) -> bool:
-        return all(self.path(key, s).is_file() for s in suffixes)
+        return all(self.intact(key, s) for s in suffixes)
+
+    def damaged(self, key: str, suffixes: tuple[str, ...]) -> list[Path]:
+        """The stored files of `key` that are there but not as stored (truncated, changed, or without their check)."""
+        return [self.path(key, s) for s in suffixes if self.path(key, s).is_file() and not self.intact(key, s)]
 
     def put(self, key: str, suffix: str, data: bytes) -> Path:
-        """Write once under a temporary name, then rename (two runs storing the same key store the same bytes)."""
-        return write_atomic(self.path(key, suffix), data, mode=0o444)
+        """Write once under a temporary name, then rename (two runs storing the same key store the same bytes);
+        then its size and hash. A damaged file is replaced by a new file, never changed in place: the old one
+        may be hard-linked into published weeks."""
+        path = write_atomic(self.path(key, suffix), data, mode=0o444)
+        write_atomic(self.check_path(key, suffix), f"{hashlib.sha256(data).hexdigest()} {len(data)}\n".encode("ascii"),
+                     mode=0o444)
+        return path
 
     def link(self, key: str, suffix: str, destination: Path) -> None:
         """The stored file at `destination` (a hard link; a copy across file systems), marked as used now."""
@@ -122,13 +153,19 @@ class DocumentStore:
         os.utime(source)
 
     def prune(self, unused_days: float) -> int:
-        """Remove stored documents no run has used for `unused_days`; published copies stay (hard links)."""
+        """Remove stored documents no run has used for `unused_days` (with their checks); published copies stay
+        (hard links). Returns how many documents it removed."""
         if not self.root.is_dir():
             return 0
         cutoff, removed = time.time() - unused_days * 86400, 0
         for path in self.root.glob("*/*"):
+            if path.name.endswith(CHECK_SUFFIX):
+                if not path.with_name(path.name.removesuffix(CHECK_SUFFIX)).exists():
+                    path.unlink(missing_ok=True)  # its document is gone
+                continue
             if path.stat().st_mtime < cutoff:
                 path.unlink(missing_ok=True)
+                path.with_name(path.name + CHECK_SUFFIX).unlink(missing_ok=True)
                 removed += 1
         return removed
 

@@ -2,12 +2,14 @@
 then the roll-ups (county summary, township summaries, department problem lists) in the same pool."""
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import multiprocessing
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from tasks import stage_task
 from tasks.assess import Readiness
 from tasks.document_store import DocumentStore, digest, document_key, slice_digests
 from tasks.progress import report_progress, run_logger
+from tasks.publish import disk_error
 from tasks.departments import department_names, village_blockers, villages_turned_by
 from tasks.history import village_trend
 from tasks.render.paths import (  # noqa: F401  (dossier_path and safe_name are part of this module's API)
@@ -33,6 +36,9 @@ TREND_FIELDS = ["village_code", "grade", "failing_criteria", "satisfaction_rate"
 _POOL: ProcessPoolExecutor | None = None
 _POOL_SIZE = 0
 _POOL_LOCK = threading.Lock()
+_RETRY_POOL: ProcessPoolExecutor | None = None
+_RETRY_LOCK = threading.Lock()
+WORKER_DIED = "渲染进程意外退出（可能是内存不足），重试一次仍未成功"
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,11 @@ def _give_back_memory() -> None:
         pass
 
 
+def _new_pool(processes: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_warm_up)
+
+
 def render_pool(processes: int) -> ProcessPoolExecutor:
     """One long-lived pool per process (spawned: a fork of a process with Prefect's threads can hang)."""
     global _POOL, _POOL_SIZE
@@ -173,10 +184,72 @@ def render_pool(processes: int) -> ProcessPoolExecutor:
         if _POOL is None or _POOL_SIZE != processes:
             if _POOL is not None:
                 _POOL.shutdown()
-            _POOL = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_warm_up)
+            _POOL = _new_pool(processes)
             _POOL_SIZE = processes
         return _POOL
+
+
+def _discard_pool(broken: ProcessPoolExecutor) -> None:
+    """Forget the shared pool after one of its workers died, so that the next batch starts a new one (other
+    batches that met the same dead pool find it gone already)."""
+    global _POOL, _POOL_SIZE
+    with _POOL_LOCK:
+        if _POOL is broken:
+            _POOL, _POOL_SIZE = None, 0
+    broken.shutdown(wait=False, cancel_futures=True)
+
+
+def _retry_alone(job: DocumentJob, key: str, store_root: Path, profile_name: str, run: dict[str, Any]) -> Rendered:
+    """A document whose worker died, rendered once more alone in a process of its own (one retry at a time,
+    county-wide: the likely cause is memory pressure, and a document that kills its process again then
+    takes no other document with it); reported failed if that process dies too."""
+    global _RETRY_POOL
+    started = time.perf_counter()
+    with _RETRY_LOCK:
+        if _RETRY_POOL is None:
+            _RETRY_POOL = _new_pool(1)
+        try:
+            return _RETRY_POOL.submit(render_job, job, store_root, key, profile_name, run).result()
+        except BrokenProcessPool:
+            _RETRY_POOL.shutdown(wait=False, cancel_futures=True)
+            _RETRY_POOL = None
+            return Rendered(job.path, job.village_code, False, time.perf_counter() - started, WORKER_DIED,
+                            document_id=key[:12])
+        except Exception as exc:  # e.g. its data could not be sent to the worker
+            if disk_error(exc):
+                raise
+            return Rendered(job.path, job.village_code, False, time.perf_counter() - started, _reason(exc),
+                            document_id=key[:12])
+
+
+def _render_in_pool(todo: list[tuple[DocumentJob, str]], store_root: Path, profile_name: str, run: dict[str, Any],
+                    processes: int) -> list[Rendered]:
+    """The documents rendered in the shared pool; if a worker dies (the whole pool is then broken), the pool is
+    rebuilt for the next batches and every document of this batch that had not finished is retried once."""
+    pool = render_pool(processes)
+    futures: dict[str, Future] = {}
+    for job, key in todo:
+        try:
+            futures[job.path] = pool.submit(render_job, job, store_root, key, profile_name, run)
+        except (BrokenProcessPool, RuntimeError):  # broken, or discarded by another batch meanwhile
+            break
+    fresh, unfinished = [], []
+    for job, key in todo:
+        try:
+            if job.path not in futures:
+                raise BrokenProcessPool("not submitted")
+            fresh.append(futures[job.path].result())
+        except BrokenProcessPool:
+            unfinished.append((job, key))
+        except Exception as exc:  # e.g. its data could not be sent to the worker: this document's failure only
+            if disk_error(exc):
+                raise
+            fresh.append(Rendered(job.path, job.village_code, False, 0.0, _reason(exc), document_id=key[:12]))
+    if unfinished:
+        _discard_pool(pool)
+        run_logger().warning("渲染进程意外退出（可能是内存不足）：已重建进程池，%d 份未完成的文档逐份重试一次。", len(unfinished))
+        fresh += [_retry_alone(job, key, store_root, profile_name, run) for job, key in unfinished]
+    return fresh
 
 
 def _views() -> dict[str, tuple[Any, str, Any]]:
@@ -216,15 +289,21 @@ def render_job(job: DocumentJob, store_root: Path, key: str, profile_name: str, 
         context = build(load_profile(profile_name), run=run, **job.args)
         pdf = render_document(template, context)
         attachment = xlsx_bytes(sheets(context), context["document"], run["as_of"]) if sheets is not None else None
+        if attachment is not None:
+            store.put(key, ".xlsx", attachment)
+        store.put(key, ".pdf", pdf)
     except Exception as exc:  # one document's failure is reported; the others go on
-        return Rendered(job.path, job.village_code, False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}",
+        if disk_error(exc):
+            raise  # the disk is full or not writable: no other document can be stored either
+        return Rendered(job.path, job.village_code, False, time.perf_counter() - started, _reason(exc),
                         document_id=key[:12])
-    if attachment is not None:
-        store.put(key, ".xlsx", attachment)
-    store.put(key, ".pdf", pdf)
     del pdf, attachment, context
     _give_back_memory()
     return Rendered(job.path, job.village_code, True, time.perf_counter() - started, document_id=key[:12])
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _place(job: DocumentJob) -> str:
@@ -246,21 +325,21 @@ def render_jobs(jobs: list[DocumentJob], stage: Path, profile_name: str, run: di
     log = run_logger()
     keyed = [(job, document_key(job.kind, job.path, job.args, profile_name, run, job.inputs)) for job in jobs]
     todo = [(job, key) for job, key in keyed if not store.has(key, _suffixes(job))]
+    for job, key in todo:
+        for damaged in store.damaged(key, _suffixes(job)):
+            log.warning("%s：文档库中的 %s 已损坏（大小或校验值与保存时不符），重新生成；之前发布的各周中同一文件"
+                        "（硬链接）同样损坏，需要时请重新运行那几周。", _place(job), damaged)
     if processes <= 0:
         fresh = [render_job(job, store_root, key, profile_name, run) for job, key in todo]
     else:
-        pool = render_pool(processes)
-        futures: list[Future] = [pool.submit(render_job, job, store_root, key, profile_name, run) for job, key in todo]
-        fresh = [f.result() for f in futures]
+        fresh = _render_in_pool(todo, store_root, profile_name, run, processes)
     rendered = {r.path: r for r in fresh}
     results = []
     for job, key in keyed:
         result = rendered.get(job.path) or Rendered(job.path, job.village_code, True, 0.0, document_id=key[:12], reused=True)
         if result.ok:
-            store.link(key, ".pdf", stage / job.path)
-            if job.kind in ATTACHED:
-                result = replace(result, attachment=attachment_path(job.path))
-                store.link(key, ".xlsx", stage / result.attachment)
+            result = _linked(store, job, key, stage, result)
+        if result.ok:
             log.info("%s：%s", _place(job), "未变化，沿用上次生成的文档" if result.reused else f"已生成（{result.seconds:.1f} 秒）")
         else:
             log.error("%s：生成失败，%s", _place(job), result.error)
@@ -268,6 +347,23 @@ def render_jobs(jobs: list[DocumentJob], stage: Path, profile_name: str, run: di
     if total:
         report_progress(progress, stage, total)
     return results
+
+
+def _linked(store: DocumentStore, job: DocumentJob, key: str, stage: Path, result: Rendered) -> Rendered:
+    """The stored document (and its spreadsheet) linked into the staging folder; a document that cannot be
+    is reported failed, the others go on (a full or read-only disk ends the run)."""
+    try:
+        store.link(key, ".pdf", stage / job.path)
+        if job.kind in ATTACHED:
+            result = replace(result, attachment=attachment_path(job.path))
+            store.link(key, ".xlsx", stage / result.attachment)
+        return result
+    except Exception as exc:
+        if disk_error(exc):
+            raise
+        with contextlib.suppress(OSError):
+            (stage / job.path).unlink(missing_ok=True)
+        return replace(result, ok=False, attachment="", error=_reason(exc))
 
 
 def render_rollups(readiness: Readiness, submissions: pd.DataFrame, issues: pd.DataFrame, simulation: dict[str, Any],

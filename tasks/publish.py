@@ -1,10 +1,13 @@
 """The run's output folder (interface.md): tables written to a per-run staging folder, then published."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +29,24 @@ VILLAGE_COLUMNS = [
 RATE_COLUMNS = ("satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate",
                 "satisfaction_sample_risk", "wrong_exit_rate_year", "recognition_rate", "recognition_sample_risk", "p_drawn")
 HOUSEHOLD_COLUMNS = ["household_id", "village_code", "exit_status", "meets_all", "failing_criteria"]
+# Errors of the place the run writes to, not of one document: they end the run (exit code 2 from the command).
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def disk_error(exc: BaseException | None) -> OSError | None:
+    """The disk-full or permission error behind `exc` (itself, its cause or context, or inside an exception
+    group), or None."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
+            return exc
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                if (found := disk_error(inner)) is not None:
+                    return found
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
@@ -75,6 +96,22 @@ def staging_dir(out_dir: Path, week: str, run_id: str) -> Path:
     stage = Path(tempfile.mkdtemp(prefix=f".staging-{week}-{run_id}-", dir=out_dir))
     stage.chmod(0o755)  # published as is: readable like any other folder
     return stage
+
+
+@contextmanager
+def discarded_on_failure(stage: Path) -> Iterator[list]:
+    """The run's staging folder, removed if the run fails before publishing it: a failed run gives back the
+    space it took (a published stage is no longer there to remove). Futures of tasks writing into the folder
+    are added to the list it gives; they are waited for first, so that none writes into it after removal."""
+    running: list = []
+    try:
+        yield running
+    except BaseException:
+        for futures in running:
+            with suppress(BaseException):
+                futures.wait()
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
 
 
 def publish_run(stage: Path, out_dir: Path, week: str) -> Path:

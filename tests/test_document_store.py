@@ -85,4 +85,5 @@ def test_threads_storing_the_same_document_at_once_all_succeed(tmp_path):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda _: store.put("ef" * 32, ".pdf", data), range(200)))
     assert store.path("ef" * 32, ".pdf").read_bytes() == data
-    assert [p.name for p in store.path("ef" * 32, ".pdf").parent.iterdir()] == [f"{'ef' * 32}.pdf"]
+    assert sorted(p.name for p in store.path("ef" * 32, ".pdf").parent.iterdir()) == [f"{'ef' * 32}.pdf",
+                                                                                      f"{'ef' * 32}.pdf.sha256"]
