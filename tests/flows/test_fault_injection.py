@@ -132,7 +132,9 @@ def test_runs_killed_at_random_moments_then_rerun_publish_what_an_uninterrupted_
     duration = time.monotonic() - started
 
     rng = random.Random(SEED)
-    moments = sorted(rng.uniform(0.05, 0.95) * duration for _ in range(KILLS))  # spread over a whole run
+    # spread over the run (rendering is most of it; later runs reuse what earlier ones stored, so a late moment
+    # often finds the run finished: kept below 0.75 to bound the time the test takes)
+    moments = sorted(rng.uniform(0.05, 0.75) * duration for _ in range(KILLS))
     killed = 0
     for moment in moments:
         proc = start(small_county, faulty)
