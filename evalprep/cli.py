@@ -6,13 +6,17 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from evalprep.errors import InputError
 from evalprep.settings import load_settings
 
 DEMO_WEEKS = ("2016-W36", "2016-W37", "2016-W38", "2016-W39")
 
 
 def _date(text: str) -> dt.date:
-    return dt.date.fromisoformat(text)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期格式应为 YYYY-MM-DD（如 2016-10-02），收到「{text}」") from None
 
 
 def cmd_generate_demo(args: argparse.Namespace) -> int:
@@ -23,20 +27,22 @@ def cmd_generate_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_county_file(inbox: Path | None, reference: Path | None) -> None:
-    """Read county.yaml before the flow starts, so that a malformed one is a one-line error (exit code 2), not a
-    failed flow run with a traceback."""
-    from evalprep.run_config import load_county, reference_dir
+def check_run_inputs(inbox: Path | None, week: str | None, profile: str | None = None, as_of: dt.date | None = None,
+                     townships: list[str] | None = None, villages: list[str] | None = None,
+                     reference: Path | None = None) -> None:
+    """Every argument and input of a run checked before Prefect and the flows load (evalprep.run_config, which
+    imports nothing heavy): a bad one is a one-line error with exit status 2 within a second or two, and the
+    flow's own resolve step raises the same error when a deployment calls it."""
+    from evalprep.run_config import check_inputs
 
-    settings = load_settings()
-    inbox_dir = Path(inbox).resolve() if inbox else settings.inbox_dir
-    load_county(reference_dir(inbox_dir, str(reference) if reference else None), settings.reference_dir)
+    check_inputs(str(inbox) if inbox else None, week, profile, as_of.isoformat() if as_of else None,
+                 list(townships or []), list(villages or []), str(reference) if reference else None)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     import os
 
-    check_county_file(args.inbox, args.reference)
+    check_run_inputs(args.inbox, args.week, args.profile, args.as_of, args.township, args.village, args.reference)
     from flows.weekly import weekly_county_run
 
     flow_fn = weekly_county_run
@@ -60,16 +66,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from evalprep.demo import generate_demo
-    from flows.weekly import weekly_county_run
-
     settings = load_settings()
     county = settings.demo_dir
     if not (county / "manifest.json").exists():
+        from evalprep.demo import generate_demo
+
         print(f"生成演示县：{county}")
         generate_demo(county, seed=args.seed)
     week = DEMO_WEEKS[-1]
-    check_county_file(county / "inbox", county / "reference")
+    check_run_inputs(county / "inbox", week, reference=county / "reference")
+    from flows.weekly import weekly_county_run
+
     out = weekly_county_run(inbox=str(county / "inbox"), week=week, out=str(args.out) if args.out else None,
                             reference=str(county / "reference"))
     print(out)
@@ -77,9 +84,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    if not args.village and not args.township:
+        raise InputError("evalprep inspect：请至少指定一个 --village 村代码（12位）或 --township 镇代码（9位）")
+    check_run_inputs(None, args.week, args.profile, None, args.township, args.village)
     from flows.inspection import inspection_run
 
-    check_county_file(None, None)
     out = inspection_run(townships=list(args.township or []), villages=list(args.village or []), week=args.week,
                          out=str(args.out) if args.out else None, profile=args.profile)
     print(out)
@@ -87,9 +96,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
-    from evalprep.weeks import parse_week
-
-    parse_week(args.week)  # a bad week is a one-line error before anything starts
+    check_run_inputs(args.inbox, args.week, args.profile, reference=args.reference)
     from flows.rehearsal import rehearsal_run
 
     seed = {} if args.seed is None else {"seed": args.seed}  # default: the flow's (tasks.rehearsal.DEFAULT_SEED)
@@ -114,8 +121,15 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its errors on one line (no usage block): exit status 2, the reason, where to read more."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"evalprep: 参数错误：{message}（用 {self.prog} -h 查看用法）\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="evalprep", description="旬阳县脱贫退出第三方评估迎评准备")
+    parser = OneLineParser(prog="evalprep", description="旬阳县脱贫退出第三方评估迎评准备")
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate-demo", help="生成演示县（各镇每周报表 + 参考数据 + 缺陷清单）")
@@ -189,8 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"evalprep: {exc}", file=sys.stderr)
+    except (FileNotFoundError, ValueError) as exc:  # InputError and what the flows raise for bad inputs
+        reason = str(exc).replace("\r", " ").replace("\n", " ")
+        print(f"evalprep: {reason}", file=sys.stderr)
         return 2
     except Exception as exc:
         from tasks.publish import disk_error

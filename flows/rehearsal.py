@@ -15,6 +15,7 @@ from tasks.assess import assess_task
 from tasks.criteria_frames import criteria_frames_task
 from tasks.evaluation_design import load_design
 from tasks.ingest import ingest_task
+from tasks.publish import sweep_stale
 from tasks.rehearsal import DEFAULT_SEED, draw_rehearsal, pack_folder, rehearsal_context, visits_table, write_pack
 from tasks.validate import validate_task
 
@@ -36,6 +37,8 @@ def rehearsal_run(inbox: str | None = None, week: str | None = None, seed: int =
     as load_design takes them; default the run's design (the catalogue's, with the county's overrides from
     reference/county.yaml), which the simulator uses."""
     config = resolve_task(inbox, week, out, profile, None, (), (), reference)
+    # joins the live runs (their .part files are never swept) and sweeps what killed runs left
+    sweep_stale(config.out_dir, config.settings.archive_dir, config.settings.history_dir)
     ingest = ingest_task(config.week_dir, config.week, config.settings.archive_dir, config.register,
                          config.settings.max_file_bytes, config.townships, config.deadline)
     frames = criteria_frames_task(ingest.tables, config.as_of, config.profile,

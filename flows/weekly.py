@@ -25,8 +25,8 @@ from tasks.quality_issues import merge_issues_task
 from tasks.rollups import rollups_task
 from tasks.simulate import simulate_task
 from tasks.publish import (
-    discarded_on_failure, publish_task, staging_dir, write_json_task, write_rendering_task, write_tables_task,
-    write_validation_task,
+    discarded_on_failure, publish_task, staging_dir, sweep_stale, write_json_task, write_rendering_task,
+    write_tables_task, write_validation_task,
 )
 from tasks.validate import validate_task
 
@@ -46,6 +46,8 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
     under OUT/<week>/ (OUT/<week>-inspection-<codes>/ when narrowed to some townships or villages)."""
     config = resolve_task(inbox, week, out, profile, as_of, townships or (), villages or (), reference)
     week = config.week
+    # what killed runs left (dead staging folders, .part files); in this process, not a task: its locks are the run's
+    sweep_stale(config.out_dir, config.settings.archive_dir, config.settings.history_dir)
     ingest = ingest_task(config.week_dir, week, config.settings.archive_dir, config.register,
                          config.settings.max_file_bytes, config.townships, config.deadline)
     frames = criteria_frames_task(ingest.tables, config.as_of, config.profile,

@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pandas as pd
 
-from evalprep.files import write_atomic
-from evalprep.locks import exclusive
+from evalprep.files import PART_SUFFIX, write_atomic
+from evalprep.locks import exclusive, open_for_lock, try_exclusive
 from evalprep.redaction import CSV_ENCODING, csv_bytes  # noqa: F401  (CSV_ENCODING re-exported)
 from tasks import stage_task
 
@@ -89,12 +91,35 @@ def write_run_tables(stage: Path, submissions: pd.DataFrame, issues: pd.DataFram
         write_csv(stage / name, frame)
 
 
+STAGING_PREFIX, RETIRED_PREFIX = ".staging-", ".retired-"
+SWEEP_LOCK = ".sweep.lock"  # OUT/: staging folders are created and swept under it, never both at once
+RUNS_LOCK = ".runs.lock"  # in OUT, the archive, the history: every live run holds it shared
+_held: dict[str, int] = {}  # what this process holds for its runs: staging folder or lock file → descriptor
+_held_guard = threading.Lock()
+
+
+def _release_published() -> None:
+    """Let go of staging folders this process published or lost (their path is gone); keeps one descriptor per
+    live staging folder in a long-lived process (tests, a Dask worker)."""
+    with _held_guard:
+        for key in [k for k in _held if Path(k).name.startswith(STAGING_PREFIX) and not Path(k).exists()]:
+            os.close(_held.pop(key))
+
+
 def staging_dir(out_dir: Path, week: str, run_id: str) -> Path:
     """A private folder for one run (unique even for two identical runs at the same time, in one process or
-    two); nothing outside it changes until publish_run."""
+    two); nothing outside it changes until publish_run. The run's process holds an exclusive lock on the folder
+    until it exits (or publishes it): a killed run's lock is gone with it, so the next run's sweep
+    (sweep_stale) knows the folder is dead, and a live one's is never swept."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".staging-{week}-{run_id}-", dir=out_dir))
-    stage.chmod(0o755)  # published as is: readable like any other folder
+    _release_published()
+    with exclusive(out_dir / SWEEP_LOCK):  # created and locked before any sweep can look at it
+        stage = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{week}-{run_id}-", dir=out_dir))
+        stage.chmod(0o755)  # published as is: readable like any other folder
+        fd = open_for_lock(stage)
+        try_exclusive(fd)
+        with _held_guard:
+            _held[str(stage)] = fd
     return stage
 
 
@@ -112,6 +137,71 @@ def discarded_on_failure(stage: Path) -> Iterator[list]:
                 futures.wait()
         shutil.rmtree(stage, ignore_errors=True)
         raise
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _alone_then_join(root: Path) -> tuple[bool, int]:
+    """Whether no other live run uses `root` (an exclusive lock on root/.runs.lock taken without waiting: every
+    live run holds it shared), and the descriptor, locked exclusively when alone."""
+    fd = open_for_lock(root / RUNS_LOCK)
+    return try_exclusive(fd), fd
+
+
+def _join(root: Path, fd: int) -> None:
+    """Hold root/.runs.lock shared for the rest of this process (one descriptor per root and process)."""
+    fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while another run sweeps
+    with _held_guard:
+        key = str(root / RUNS_LOCK)
+        if key in _held:
+            os.close(fd)
+        else:
+            _held[key] = fd
+
+
+def sweep_stale(out_dir: Path, *roots: Path) -> list[Path]:
+    """At the start of a run, remove what killed or failed runs left behind: `.staging-*` folders under OUT
+    whose lock nobody holds (their run is dead), `.retired-*` folders (under the publish lock: no swap is
+    half done), and temporary `.part` files and folders (evalprep.files.write_atomic, the archive's copies)
+    under OUT and `roots` (the archive, the history) — those only when no other run is live there, since a live
+    run's `.part` file is about to be renamed into place. Returns what it removed."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    removed: list[Path] = []
+    with exclusive(out_dir / SWEEP_LOCK):
+        for stage in sorted(out_dir.glob(f"{STAGING_PREFIX}*")):
+            if not stage.is_dir() or str(stage) in _held:  # this process's own live staging
+                continue
+            fd = open_for_lock(stage)
+            try:
+                if try_exclusive(fd):  # its run is dead: nobody else holds the lock
+                    _remove(stage)
+                    removed.append(stage)
+            finally:
+                os.close(fd)
+    with exclusive(out_dir / ".publish.lock"):
+        for retired in sorted(out_dir.glob(f"{RETIRED_PREFIX}*")):
+            _remove(retired)
+            removed.append(retired)
+    for root in dict.fromkeys([out_dir, *roots]):  # in order, each once
+        if not root.is_dir():
+            continue
+        alone, fd = _alone_then_join(root)
+        try:
+            if alone:
+                for part in sorted(root.rglob(f".*{PART_SUFFIX}")):
+                    if not any(p.name.startswith(STAGING_PREFIX) for p in part.relative_to(root).parents):
+                        _remove(part)
+                        removed.append(part)
+        finally:
+            _join(root, fd)
+    if removed:
+        from tasks.progress import run_logger
+
+        run_logger().info("清理了 %d 个以前中断的运行留下的临时文件夹或文件", len(removed))
+    return removed
 
 
 def publish_run(stage: Path, out_dir: Path, week: str) -> Path:

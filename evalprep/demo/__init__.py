@@ -121,7 +121,7 @@ def _write_reference(out: Path, county: County) -> None:
         writer.writerow(["village_code", "village_name", "township_code", "township_name", "is_key_village"])
         for v in county.layout.villages:
             writer.writerow([v.code, v.name, v.township_code, names[v.township_code], "是" if v.key else "否"])
-    county_facts = {"county_name": "旬阳县", "county_code": "610928", "targets": {2016: dict(county.layout.targets)},
+    county_facts = {"county_name": "旬阳县", "county_code": "610928", "targets": {year: dict(county.layout.targets) for year in DEMO_RURAL_INCOME},
                      # V-INCOME-GROWTH inputs by profile year: demo values (docs/decisions.md), not statistics
                      "rural_income": dict(DEMO_RURAL_INCOME), "previous_income_ratio": dict(DEMO_PREVIOUS_INCOME_RATIO)}
     (ref / "county.yaml").write_text(yaml.safe_dump(county_facts, allow_unicode=True, sort_keys=True), encoding="utf-8")

@@ -1,7 +1,24 @@
-"""Ingestion: township submissions → archived raw files, canonical tables, outcomes and issues."""
-from tasks import stage_task
-from tasks.ingest.week import WeekIngest, ingest_week
+"""Ingestion: township submissions → archived raw files, canonical tables, outcomes and issues.
 
-ingest_task = stage_task(ingest_week, name="ingest")
+The names below load on first use, so that importing a light submodule (references, archive) does not import
+the readers and pandas: the CLI checks reference files before anything heavy loads."""
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["WeekIngest", "ingest_week", "ingest_task"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("WeekIngest", "ingest_week"):
+        from tasks.ingest import week
+
+        return getattr(week, name)
+    if name == "ingest_task":
+        from tasks import stage_task
+        from tasks.ingest.week import ingest_week
+
+        task = stage_task(ingest_week, name="ingest")
+        globals()["ingest_task"] = task  # one task object for every importer
+        return task
+    raise AttributeError(name)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from evalprep.inbox import SUBMISSION_SUFFIXES, check_week_folder, received_files  # noqa: F401 (re-exported)
 from evalprep.template import sheets
 from evalprep.weeks import week_sunday
 from tasks.ingest.archive import archive_submission
@@ -19,7 +20,6 @@ from tasks.ingest.sheet import empty_frame
 from tasks.ingest.parsed import parse_context, read_submission_kept
 from tasks.ingest.submission import REJECTED, SubmissionResult
 
-SUBMISSION_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".zip", ".csv")
 MISSING = "missing"
 OFFICE_TZ = ZoneInfo("Asia/Shanghai")
 SUBMISSION_COLUMNS = ["township_code", "township_name", "file", "sha256", "status", "reason", "used",
@@ -47,15 +47,6 @@ class WeekIngest:
     submissions: pd.DataFrame
     issues: pd.DataFrame
     headers: pd.DataFrame  # file, sheet, column (canonical), written: the header as the clerk wrote it
-
-
-def received_files(week_dir: Path) -> list[Path]:
-    """Submissions in a week folder, oldest first (modification time, then name): the newest wins."""
-    entries = [
-        p for p in week_dir.iterdir()
-        if not p.name.startswith((".", "~$")) and (p.is_dir() or p.suffix.lower() in SUBMISSION_SUFFIXES or p.suffix == "")
-    ]
-    return sorted(entries, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
 def received_at(path: Path) -> dt.datetime:
@@ -108,8 +99,7 @@ def _current_issues(results: list[SubmissionResult], winners: dict[str, int]) ->
 def ingest_week(week_dir: Path, week: str, archive_dir: Path, register: Register, max_bytes: int,
                 townships: tuple[str, ...] = (), deadline: Deadline = Deadline()) -> WeekIngest:
     """Archive every received file first, then parse each; one bad file never stops the others."""
-    if not week_dir.is_dir():
-        raise FileNotFoundError(f"收件箱中没有 {week} 的文件夹：{week_dir}")
+    check_week_folder(week_dir, week)  # MissingInputError / InputError: the run cannot start
     files = received_files(week_dir)
     archived = [archive_submission(path, archive_dir, week) for path in files]
     seen: set[str] = set()

@@ -1,0 +1,29 @@
+"""The inbox: one folder per ISO week (YYYY-Www) holding what the townships sent. Light (no pandas), so the
+CLI can check a week folder before anything heavy loads; tasks/ingest/week.py reads the same list."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from evalprep.errors import InputError, MissingInputError
+
+SUBMISSION_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".zip", ".csv")
+
+
+def received_files(week_dir: Path) -> list[Path]:
+    """Submissions in a week folder, oldest first (modification time, then name): the newest wins."""
+    entries = [
+        p for p in week_dir.iterdir()
+        if not p.name.startswith((".", "~$")) and (p.is_dir() or p.suffix.lower() in SUBMISSION_SUFFIXES or p.suffix == "")
+    ]
+    return sorted(entries, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def check_week_folder(week_dir: Path, week: str) -> None:
+    """The week's folder exists and holds at least one submission. An empty week is an error, not a run with
+    every township missing: the office learns that nothing arrived (or that the files went to another folder)
+    before a week of "all missing" is published and recorded in the history."""
+    if not week_dir.is_dir():
+        raise MissingInputError(f"收件箱中没有 {week} 文件夹：{week_dir}；请确认收件箱路径（--inbox）和周次（--week）")
+    if not received_files(week_dir):
+        raise InputError(f"{week_dir}：本周文件夹中没有任何报表文件（.xlsx/.xls/.et/.csv/.zip 或 CSV 文件夹）；"
+                         f"请把各镇报送的文件放入该文件夹后重新运行")
