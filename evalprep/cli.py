@@ -204,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (FileNotFoundError, ValueError) as exc:  # InputError and what the flows raise for bad inputs
-        reason = str(exc).replace("\r", " ").replace("\n", " ")
+        from evalprep.redaction import redact_text  # light; an ID typed into a reference file is echoed masked
+
+        reason = redact_text(str(exc).replace("\r", " ").replace("\n", " "))
         print(f"evalprep: {reason}", file=sys.stderr)
         return 2
     except Exception as exc:
@@ -212,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if (error := disk_error(exc)) is None:
             raise
-        print(disk_message(error, getattr(args, "out", None)), file=sys.stderr)
+        from evalprep.redaction import redact_text
+
+        print(redact_text(disk_message(error, getattr(args, "out", None))), file=sys.stderr)
         return 2
 
 

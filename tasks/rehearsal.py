@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from evalprep.idcard import mask, mask_phone
-from evalprep.redaction import csv_bytes as redacted_csv_bytes, csv_cell_safe
+from evalprep.redaction import csv_bytes as redacted_csv_bytes
 from evalprep.template import sheets, vocabularies
 from expectations.catalogue import Profile, raw_catalogue
 from tasks.criteria_frames import CANCELLED, EXIT_COHORT, REMAINING_POOR
@@ -459,9 +459,6 @@ def document_id_of(run: Mapping[str, Any]) -> str:
 
 
 # ----------------------------------------------------------------------------------------- visits.csv
-
-
-csv_safe = csv_cell_safe  # the one OWASP rule (evalprep/redaction.py)
 
 
 def visits_table(draw: RehearsalDraw, readiness: Readiness) -> pd.DataFrame:

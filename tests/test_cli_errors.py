@@ -140,3 +140,12 @@ def test_a_missing_input_is_also_a_file_not_found_error(place, monkeypatch):
     with pytest.raises(FileNotFoundError) as caught:
         resolve_run(str(place / "inbox"), "2016-W38", reference=str(place / "ref"))
     assert isinstance(caught.value, MissingInputError) and "2016-W38" in str(caught.value)
+
+
+def test_an_id_number_typed_into_a_reference_file_is_echoed_masked(place):
+    """The one-line error goes through the redaction gate: a person reads it."""
+    typed = "61092819800517123X"
+    write(place / "ref" / "townships.csv", f"township_code,township_name\n{typed},城关镇\n")
+    code, err, _ = cli(place, *run_args(place))
+    assert code == 2 and len(err) == 1 and "townships.csv" in err[0]
+    assert typed not in err[0] and "610928********123X" in err[0]
