@@ -18,6 +18,7 @@ import pandas as pd
 from expectations.catalogue import BAND_EXCELLENT, Profile
 from tasks import stage_task
 from tasks.assess import FAIL, GRADE_FAIL, PASS, Readiness
+from tasks.ledger_ids import project_item, village_item
 from tasks.render.formatting import as_flag, clean_text, codes_of
 
 OWNER_CODE = "P-OWNER"
@@ -25,7 +26,7 @@ SATISFACTION_CODE = "V-SATISFACTION"
 KIND_CRITERION, KIND_PROJECT = "criterion", "project"
 IMPACT_DECISIVE, IMPACT_ONE_OF_SEVERAL, IMPACT_OTHER = 0, 1, 2
 ITEM_COLUMNS = [
-    "department", "township_code", "township_name", "village_code", "village_name", "is_key_village", "grade",
+    "item_id", "department", "township_code", "township_name", "village_code", "village_name", "is_key_village", "grade",
     "kind", "code", "veto", "failing_count", "project_id", "project_name", "project_criterion", "owner_gaps",
     "lead", "responsible_person", "status", "unknown_reason", "no_project_first", "owner_missing", "blockers", "impact",
     "decisive",
@@ -86,6 +87,7 @@ def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profil
         lead, responsible = clean_text(row.get("lead")), clean_text(row.get("responsible_person"))
         for department in dict.fromkeys(criterion.departments):
             rows.append({
+                "item_id": village_item(criterion.code, row["village_code"]),
                 "department": department, **village_fields(row["village_code"]),
                 "kind": KIND_CRITERION, "code": criterion.code, "veto": criterion.veto,
                 "failing_count": row.get("failing_count"), "project_id": "", "project_name": "",
@@ -102,6 +104,7 @@ def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profil
             if not gaps:
                 continue
             rows.append({
+                "item_id": project_item(owner.code, project["village_code"], clean_text(project.get("project_id"))),
                 "department": _routed_department(project, profile, known), **village_fields(project["village_code"]),
                 "kind": KIND_PROJECT, "code": owner.code, "veto": owner.veto, "failing_count": 1,
                 "project_id": clean_text(project.get("project_id")),

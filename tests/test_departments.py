@@ -174,3 +174,16 @@ def test_key_villages_without_any_power_project_are_named_first():
     listed = items[items["department"] == power.department]
     assert list(listed["village_code"]) == ["P", "R", "Q"]
     assert list(listed["no_project_first"]) == [True, False, False]
+
+
+def test_every_item_has_a_stable_id_from_its_rule_and_what_it_is_about_not_its_row():
+    projects = ITEMS[ITEMS["kind"] == "project"].set_index("project_id")
+    assert projects.loc["P3", "item_id"] == f"P-OWNER:{projects.loc['P3', 'village_code']}/P3"
+    housing = of(HOUSING.department).set_index("village_code")
+    assert housing.loc["A", "item_id"] == "H-HOUSING:A"
+    # the same failures listed in another order give the same ids
+    shuffled = Readiness(villages=VILLAGES.iloc[::-1], village_criteria=criteria_rows().iloc[::-1],
+                         households=pd.DataFrame())
+    again = department_problem_list(shuffled, PROJECTS.iloc[::-1], PROFILE)
+    assert sorted(again["item_id"] + again["department"]) == sorted(ITEMS["item_id"] + ITEMS["department"])
+    assert not ITEMS.duplicated(["department", "item_id"]).any()
