@@ -6,14 +6,20 @@ from pathlib import Path
 
 from evalprep.errors import InputError, MissingInputError
 
+# What ingestion can read; anything else that arrives is still archived, listed and rejected (DQ-FILE-TYPE).
 SUBMISSION_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".zip", ".csv")
+# The week's subfolder of department answers (another reader's input): never a township submission.
+DEPARTMENTS_FOLDER = "departments"
 
 
 def received_files(week_dir: Path) -> list[Path]:
-    """Submissions in a week folder, oldest first (modification time, then name): the newest wins."""
+    """Everything a township sent in a week folder, whatever its suffix, oldest first (modification time, then
+    name): the newest wins. Left out: hidden files ('.x'), Office lock files ('~$x') and the departments
+    folder. A file ingestion cannot read is still received: it is archived and rejected with what to do."""
     entries = [
         p for p in week_dir.iterdir()
-        if not p.name.startswith((".", "~$")) and (p.is_dir() or p.suffix.lower() in SUBMISSION_SUFFIXES or p.suffix == "")
+        if not p.name.startswith((".", "~$")) and not (p.name == DEPARTMENTS_FOLDER and p.is_dir())
+        and (p.is_dir() or p.is_file())
     ]
     return sorted(entries, key=lambda p: (p.stat().st_mtime_ns, p.name))
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from evalprep.inbox import SUBMISSION_SUFFIXES, check_week_folder, received_files  # noqa: F401 (re-exported)
+from evalprep.inbox import DEPARTMENTS_FOLDER, SUBMISSION_SUFFIXES, check_week_folder, received_files  # noqa: F401 (re-exported)
 from evalprep.template import sheets
 from evalprep.weeks import week_sunday
 from tasks.ingest.archive import archive_submission
@@ -83,6 +83,8 @@ def submissions_frame(results: list[SubmissionResult], arrivals: list[dt.datetim
                          "deadline": deadline.isoformat(), "on_time": False})
     counts = sorted({k for r in rows for k in r if k.startswith("rows_")})
     frame = pd.DataFrame(rows, columns=SUBMISSION_COLUMNS + counts)
+    # Row counts are whole numbers; unknown (a missing township, a rejected file) stays empty, never 24.0.
+    frame[counts] = frame[counts].astype("Int64")
     return frame.sort_values(["township_code", "received_at", "file"], kind="stable").reset_index(drop=True)
 
 
@@ -115,7 +117,8 @@ def ingest_week(week_dir: Path, week: str, archive_dir: Path, register: Register
                    for path, sha in distinct]
     arrivals = [received_at(path) for path, _ in distinct]
     if townships:
-        keep = [i for i, r in enumerate(results) if r.township_code in townships]
+        # A file naming no township is kept in a narrowed run too: it was received, and may be one of these.
+        keep = [i for i, r in enumerate(results) if r.township_code in townships or not r.township_code]
         results, arrivals = [results[i] for i in keep], [arrivals[i] for i in keep]
     winners = choose_winners(results)
     used = sorted(winners.values())

@@ -132,3 +132,106 @@ def test_a_file_parsed_once_is_not_parsed_again_until_it_or_the_context_changes(
     drop(inbox, "610928103_蜀河镇_2016-W39.xlsx", "蜀河镇-改.xlsx", dt.datetime(2016, 10, 3, 10))  # same bytes, another name
     ingest(inbox, tmp_path)
     assert calls == ["蜀河镇.xlsx"]  # the same bytes again change nothing
+
+
+def opendocument(sheet_text: str = "户编号") -> bytes:
+    """A minimal OpenDocument spreadsheet as LibreOffice writes it: `mimetype` stored first, then the content."""
+    import io
+    import zipfile
+
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body>'
+               '<office:spreadsheet><table:table table:name="建档立卡户"><table:table-row><table:table-cell '
+               f'office:value-type="string"><text:p>{sheet_text}</text:p></table:table-cell></table:table-row>'
+               '</table:table></office:spreadsheet></office:body></office:document-content>')
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        archive.writestr("META-INF/manifest.xml", '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                         'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"/>', zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def put(inbox: Path, name: str, data: bytes, when: dt.datetime) -> Path:
+    target = inbox / name
+    target.write_bytes(data)
+    stamp = when.replace(tzinfo=OFFICE_TZ).timestamp()
+    os.utime(target, (stamp, stamp))
+    return target
+
+
+XIAOHE, ZHAOWAN = "610928105", "610928106"
+
+
+def test_every_received_file_is_archived_and_listed_whatever_its_format(inbox, tmp_path):
+    when = dt.datetime(2016, 10, 3, 9)
+    files = [put(inbox, "610928104_双河镇_2016-W39.ods", opendocument(), when),
+             put(inbox, "610928105_小河镇_2016-W39.xlsx", opendocument("户主"), when + dt.timedelta(minutes=1)),  # .ods renamed
+             put(inbox, "610928106_赵湾镇_2016-W39.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n",
+                 when + dt.timedelta(minutes=2))]
+    drop(inbox, "610928103_蜀河镇_2016-W39.xlsx", "610928103_蜀河镇_2016-W39.xlsx", when)
+    result = ingest(inbox, tmp_path, townships=(SHUHE, SHUANGHE, XIAOHE, ZHAOWAN))
+    for path in files:
+        sha = content_hash(path)
+        assert (tmp_path / "archive" / sha[:2] / sha / path.name).read_bytes() == path.read_bytes()
+    rows = result.submissions.set_index("file")
+    for path, code in zip(files, (SHUANGHE, XIAOHE, ZHAOWAN)):
+        assert rows.loc[path.name, "status"] == "rejected", path.name
+        assert rows.loc[path.name, "township_code"] == code
+        assert "另存为 .xlsx 后重新报送" in rows.loc[path.name, "reason"]
+        assert ".xls、.et" in rows.loc[path.name, "reason"] and ".csv" in rows.loc[path.name, "reason"]  # what is accepted
+    assert "OpenDocument" in rows.loc["610928104_双河镇_2016-W39.ods", "reason"]
+    assert "OpenDocument" in rows.loc["610928105_小河镇_2016-W39.xlsx", "reason"]  # not "corrupt", not "same format"
+    assert "损坏" not in rows.loc["610928105_小河镇_2016-W39.xlsx", "reason"]
+    assert "PDF" in rows.loc["610928106_赵湾镇_2016-W39.pdf", "reason"]
+    assert "missing" not in set(result.submissions["status"])  # each of the four townships sent something
+    issues = result.issues.set_index("file")
+    assert set(issues.loc[[p.name for p in files], "rule"]) == {"DQ-FILE-TYPE"}
+    assert rows.loc["610928103_蜀河镇_2016-W39.xlsx", "status"] == "accepted"
+
+
+def test_a_file_of_no_township_is_kept_in_a_narrowed_run(inbox, tmp_path):
+    put(inbox, "扫描件.jpg", b"\xff\xd8\xff\xe0 not a table", dt.datetime(2016, 10, 3, 9))
+    result = ingest(inbox, tmp_path, townships=(SHUHE,))
+    row = result.submissions[result.submissions["file"] == "扫描件.jpg"].iloc[0]
+    assert (row["status"], row["township_code"]) == ("rejected", "")
+    assert "文件格式（.jpg）不是表格" in row["reason"]
+
+
+def test_hidden_files_lock_files_and_the_departments_folder_are_not_submissions(inbox, tmp_path):
+    from evalprep.inbox import DEPARTMENTS_FOLDER, received_files
+
+    drop(inbox, "610928103_蜀河镇_2016-W39.xlsx", "a.xlsx", dt.datetime(2016, 10, 3, 9))
+    (inbox / ".DS_Store").write_bytes(b"\0")
+    (inbox / "~$a.xlsx").write_bytes(b"lock")
+    (inbox / DEPARTMENTS_FOLDER).mkdir()
+    (inbox / DEPARTMENTS_FOLDER / "answers.xlsx").write_bytes(b"x")
+    (inbox / "说明.txt").write_text("本周数据", encoding="utf-8")
+    assert [p.name for p in received_files(inbox)] == ["a.xlsx", "说明.txt"]
+    result = ingest(inbox, tmp_path, townships=(SHUHE,))
+    assert sorted(result.submissions["file"]) == ["a.xlsx", "说明.txt"]
+
+
+def test_row_counts_are_whole_numbers_and_empty_when_unknown(inbox, tmp_path):
+    from evalprep.redaction import csv_bytes
+    from evalprep.template import sheets
+
+    drop(inbox, "610928103_蜀河镇_2016-W39.xlsx", "a.xlsx", dt.datetime(2016, 10, 3, 9))
+    drop(inbox, "empty.xlsx", "610928103_蜀河镇_空.xlsx", dt.datetime(2016, 10, 3, 10))
+    result = ingest(inbox, tmp_path, townships=(SHUHE, SHUANGHE))
+    text = csv_bytes(result.submissions).decode("utf-8-sig")
+    import csv as csv_module
+    import io as io_module
+
+    rows = list(csv_module.DictReader(io_module.StringIO(text)))
+    counts = [k for k in rows[0] if k.startswith("rows_")]
+    assert counts
+    by_file = {r["file"]: r for r in rows}
+    assert all(by_file["a.xlsx"][k].isdigit() for k in counts), by_file["a.xlsx"]  # 2, never 2.0
+    assert by_file["a.xlsx"][f"rows_{sheets()['households'].name}"] == "2"
+    assert all(by_file[""][k] == "" for k in counts)  # the missing township: unknown, empty
+    assert all(by_file["610928103_蜀河镇_空.xlsx"][k] == "" for k in counts)
+    assert ".0" not in text.replace("2016-", "")
