@@ -7,11 +7,15 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
+from evalprep.print_setup import print_ready
 from evalprep.template import sheets, vocabularies
 
 DICTIONARY_SHEET = "字典"
 ROWS_WITH_LISTS = 5000
 FIXED_CREATED = dt.datetime(2016, 9, 1)  # same template, same bytes
+BLANK_ROWS_PRINTED = 20  # a printed blank sheet: its header and this many empty rows, one page per sheet
+INSTRUCTIONS_ROW = 3  # 0-based: 填报说明 under the cover's header and its one data row
+LINE_HEIGHT = 15  # points per line of wrapped instruction text
 
 INSTRUCTIONS = [
     "1. 每周一12:00前报送本镇上周数据，文件名：镇代码_镇名_YYYY-Www.xlsx（如 610928103_蜀河镇_2016-W39.xlsx）。",
@@ -33,28 +37,45 @@ def write_blank_template(path: Path) -> Path:
     text = book.add_format({"num_format": "@"})
     date = book.add_format({"num_format": "yyyy-mm-dd"})
     lists = _dictionary_refs()
+    instruction = book.add_format({"text_wrap": True, "valign": "top"})
     for key, sheet in sheets().items():
         ws = book.add_worksheet(sheet.name)
         ws.freeze_panes(1, 0)
         ws.set_row(0, 32)
+        widths = []
         for i, col in enumerate(sheet.columns):
             ws.write(0, i, ("*" if col.required else "") + col.header, required if col.required else header)
-            width = max(10, len(col.header) * 2 + 2)
+            # Wide enough for half the header on a line (it wraps to two in the 32-point header row), so a
+            # wide sheet still prints legibly one page wide.
+            width = 20 if col.kind == "id_number" else max(10, len(col.header) + 3)
+            widths.append(width)
             fmt = text if col.kind in ("text", "code", "id_number", "carriers") or col.vocabulary else date if col.kind == "date" else None
-            ws.set_column(i, i, 20 if col.kind == "id_number" else width, fmt)
+            ws.set_column(i, i, width, fmt)
             source = col.vocabulary or ("yes_no" if col.kind == "bool" else None)
             if source:
                 ws.data_validation(1, i, ROWS_WITH_LISTS, i, {
                     "validate": "list", "source": lists[source],
                     "error_title": "请从下拉列表选择", "error_message": f"「{col.header}」只能填写下拉列表中的选项",
                 })
+        last_row = BLANK_ROWS_PRINTED
         if key == "cover":
-            ws.write(3, 0, "填报说明", book.add_format({"bold": True}))
-            for r, line in enumerate(INSTRUCTIONS, start=4):
-                ws.write(r, 0, line)
+            ws.write(INSTRUCTIONS_ROW, 0, "填报说明", book.add_format({"bold": True}))
+            for r, line in enumerate(INSTRUCTIONS, start=INSTRUCTIONS_ROW + 1):
+                # Each line wrapped inside the sheet's columns (merged), so it prints whole on the page
+                # instead of running past the last column; the row is as tall as its wrapped lines.
+                lines = -(-_display_width(line) // max(1, sum(widths) - 2))
+                ws.set_row(r, LINE_HEIGHT * lines + 3)
+                ws.merge_range(r, 0, r, len(sheet.columns) - 1, line, instruction)
+            last_row = INSTRUCTIONS_ROW + len(INSTRUCTIONS)
+        print_ready(ws, widths, last_row, title="旬阳县脱贫攻坚周报表")
     _dictionary_sheet(book)  # last: Excel will not hide the first (active) sheet
     book.close()
     return path
+
+
+def _display_width(text: str) -> int:
+    """Width in Excel character units: a Chinese character (or full-width sign) takes two."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
 
 def _lists() -> dict[str, tuple[str, ...]]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import xlsxwriter
 
+from evalprep.print_setup import print_ready
 from evalprep.redaction import redact_text, redact_value
 from tasks.render.formatting import as_date
 
@@ -28,7 +29,8 @@ class Sheet:
 
 
 def xlsx_bytes(sheets: Sequence[Sheet], document: Mapping[str, str], as_of: Any) -> bytes:
-    """An .xlsx workbook: a header row per sheet, frozen, filterable; text cells stay text (IDs, codes)."""
+    """An .xlsx workbook: a header row per sheet, frozen, filterable; text cells stay text (IDs, codes); each
+    sheet print-ready (evalprep/print_setup.py: A4, one page wide, header row on every page)."""
     buffer = io.BytesIO()
     created = dt.datetime.combine(as_date(as_of), dt.time())
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
@@ -57,6 +59,8 @@ def xlsx_bytes(sheets: Sequence[Sheet], document: Mapping[str, str], as_of: Any)
         worksheet.freeze_panes(1, 0)
         if sheet.rows:
             worksheet.autofilter(0, 0, len(sheet.rows), len(sheet.columns) - 1)
+        print_ready(worksheet, [width for _, _, width in sheet.columns], len(sheet.rows),
+                    title=redact_text(document["title"]))
     workbook.close()
     return buffer.getvalue()
 

@@ -105,3 +105,57 @@ def test_free_text_cells_are_redacted_on_the_way_out():
     sheet = Sheet("x", (("note", "说明", 20),), [{"note": "身份证 610928196203081234 电话 13891234567"}])
     text = all_text(workbook(xlsx_bytes([sheet], {"title": "t", "author": "a", "footer": "f"}, RUN["as_of"])))
     assert "610928196203081234" not in text and "13891234567" not in text
+
+
+def assert_print_ready(ws, last_column: str, last_row: int, landscape: bool) -> None:
+    """The print settings stored in the file: A4, one page wide (fitToWidth's OOXML default is 1, so a writer may
+    leave it out) and any number tall, header row on every page, print area ending at the data."""
+    setup = ws.page_setup
+    assert setup.paperSize == 9, ws.title  # A4
+    assert setup.orientation == ("landscape" if landscape else "portrait"), ws.title
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and setup.fitToWidth in (None, 1) and setup.fitToHeight == 0
+    assert ws.print_title_rows == "$1:$1", ws.title
+    assert ws.print_area == f"'{ws.title}'!$A$1:${last_column}${last_row}", ws.title
+    assert ws.oddHeader.center.text == "&A" and "&P" in ws.oddFooter.center.text and "&N" in ws.oddFooter.center.text
+    assert ws.page_margins.left < 0.75  # narrower than Excel's default 0.7 in + room: the sheet gets the width
+
+
+def test_every_spreadsheet_sheet_prints_one_page_wide_with_its_header_on_every_page():
+    from openpyxl.utils import get_column_letter
+
+    from tasks.assess import Readiness
+    from tasks.attachments import DEPARTMENT_HOUSEHOLD_COLUMNS, DEPARTMENT_ITEM_COLUMNS
+    from tasks.departments import department_problem_list
+
+    frames = many_failing_households()
+    context = village_dossier_context(PROFILE, run=RUN, **frames)
+    village = workbook(xlsx_bytes(village_attachment(context), context["document"], RUN["as_of"]))
+    gaps = village["不达标建档立卡户"]
+    assert_print_ready(gaps, "H", len(frames["households"]) + 1, landscape=True)
+    assert gaps.oddHeader.left.text == context["document"]["title"]
+    assert_print_ready(village["说明"], "B", len(rows_of(village["说明"])) + 1, landscape=True)
+
+    readiness = Readiness(COUNTY["villages"], COUNTY["village_criteria"], COUNTY["households"])
+    items = department_problem_list(readiness, COUNTY["projects"], PROFILE)
+    department = PROFILE.criterion("H-INCOME").department
+    own = items[items["department"] == department]
+    context = department_list_context(PROFILE, department, pd.concat([own] * 30, ignore_index=True), RUN,
+                                      COUNTY["households"])
+    book = workbook(xlsx_bytes(department_attachment(context), context["document"], RUN["as_of"]))
+    listed = book["问题清单"]
+    assert_print_ready(listed, get_column_letter(len(DEPARTMENT_ITEM_COLUMNS)), 30 * len(own) + 1, landscape=True)
+    households = book["涉及脱贫户"]
+    wide = sum(width for _, _, width in DEPARTMENT_HOUSEHOLD_COLUMNS) > 88
+    assert_print_ready(households, get_column_letter(len(DEPARTMENT_HOUSEHOLD_COLUMNS)),
+                       len(context["households"]) + 1, landscape=wide)
+
+
+def test_a_narrow_sheet_prints_portrait_and_an_empty_one_prints_its_header():
+    from tasks.attachments import Sheet
+
+    narrow = Sheet("窄", (("a", "甲", 20), ("b", "乙", 30)), [{"a": "1", "b": "2"}])
+    empty = Sheet("空", (("a", "甲", 60), ("b", "乙", 60)), [])
+    book = workbook(xlsx_bytes([narrow, empty], {"title": "t & u", "author": "a", "footer": "f"}, RUN["as_of"]))
+    assert_print_ready(book["窄"], "B", 2, landscape=False)
+    assert_print_ready(book["空"], "B", 1, landscape=True)
+    assert book["窄"].oddHeader.left.text == "t && u"  # '&' starts a header code: written doubled
