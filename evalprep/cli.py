@@ -121,64 +121,111 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+class ChineseHelpFormatter(argparse.HelpFormatter):
+    """argparse's help with its own words in Chinese: "用法：" instead of "usage: "."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[override]
+        super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse with its errors on one line (no usage block): exit status 2, the reason, where to read more."""
+    """argparse with its errors on one line (no usage block): exit status 2, the reason, where to read more;
+    its help all in Chinese (section titles and -h too), for the office. Subcommands inherit both."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", ChineseHelpFormatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "参数"
+        self._optionals.title = "选项"
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本帮助并退出")
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"evalprep: 参数错误：{message}（用 {self.prog} -h 查看用法）\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="evalprep", description="旬阳县脱贫退出第三方评估迎评准备")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _profile_help() -> str:
+    """--profile's help: the catalogue's profile names (read light, without loading the catalogue module)."""
+    from evalprep.run_config import profile_years
 
-    gen = sub.add_parser("generate-demo", help="生成演示县（各镇每周报表 + 参考数据 + 缺陷清单）")
-    gen.add_argument("--out", required=True, type=Path)
-    gen.add_argument("--seed", type=int, default=2016)
+    names = "、".join(f"{name}（{year}年）" for name, year in profile_years().items())
+    return f"评估标准，即按哪一套退出标准评定（默认 xunyang-2016）；可选：{names}"
+
+
+OUT_HELP = "输出目录：结果写在其下以周次命名的子目录中（默认：数据目录下的 out，数据目录见 EVALPREP_DATA_DIR）"
+REFERENCE_HELP = "参考数据目录（townships.csv、villages.csv、county.yaml），默认：数据目录下的 reference"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="evalprep", description="旬阳县脱贫退出第三方评估迎评准备：汇总各镇周报表，评定各村是否达到退出标准，生成档案和清单")
+    sub = parser.add_subparsers(dest="command", required=True, title="命令", metavar="命令",
+                                help="以下之一；用 evalprep 命令 -h 查看该命令的用法")
+    profile_help = _profile_help()
+
+    text = "生成演示县（各镇每周报表 + 参考数据 + 缺陷清单）"
+    gen = sub.add_parser("generate-demo", help=text, description=text)
+    gen.add_argument("--out", required=True, type=Path, metavar="目录",
+                     help="演示县写入的目录（其中有收件箱 inbox、参考数据 reference 和清单 manifest.json）")
+    gen.add_argument("--seed", type=int, default=2016, metavar="整数",
+                     help="随机种子（默认 2016）：同一个种子生成完全相同的演示县")
     gen.add_argument("--small", action="store_true", help="只生成2个镇，供快速测试")
     gen.add_argument("--messy", action="store_true",
                      help="各镇按实际情况报送：标题行、合并表头、各种写法、CSV、坏文件、重报、逾期、漏报（清单含每个文件的预期结果和全部问题）")
     gen.set_defaults(func=cmd_generate_demo)
 
-    demo = sub.add_parser("demo", help="在演示县最新一周上运行每周流程")
-    demo.add_argument("--out", type=Path)
-    demo.add_argument("--seed", type=int, default=2016)
+    text = "在演示县最新一周上运行每周流程（演示县不存在时先生成）"
+    demo = sub.add_parser("demo", help=text, description=text)
+    demo.add_argument("--out", type=Path, metavar="目录", help=OUT_HELP)
+    demo.add_argument("--seed", type=int, default=2016, metavar="整数",
+                      help="演示县尚未生成时，生成它所用的随机种子（默认 2016）；已生成的演示县不受影响")
     demo.set_defaults(func=cmd_demo)
 
-    run = sub.add_parser("run", help="对某一周的收件箱运行每周流程")
-    run.add_argument("--inbox", required=True, type=Path, help="收件箱目录（含 YYYY-Www 子目录）")
-    run.add_argument("--week", required=True, help="周次，如 2016-W39")
-    run.add_argument("--out", type=Path)
-    run.add_argument("--profile", default="xunyang-2016")
-    run.add_argument("--as-of", type=_date, help="数据截止日期，默认该周周日")
-    run.add_argument("--township", action="append", help="只处理该镇（镇代码，可重复）")
-    run.add_argument("--village", action="append", help="只生成该村档案（村代码，可重复）")
-    run.add_argument("--reference", type=Path, help="参考数据目录（townships.csv、villages.csv）")
-    run.add_argument("--dask", metavar="ADDRESS", help="在 Dask 集群上运行（tcp://主机:8786，或 local：本机两个工作进程）")
+    text = "对某一周的收件箱运行每周流程：校验各镇报表、评定各村、生成档案和清单"
+    run = sub.add_parser("run", help=text, description=text)
+    run.add_argument("--inbox", required=True, type=Path, metavar="目录", help="收件箱目录（含 YYYY-Www 子目录）")
+    run.add_argument("--week", required=True, metavar="YYYY-Www", help="周次，如 2016-W39")
+    run.add_argument("--out", type=Path, metavar="目录", help=OUT_HELP)
+    run.add_argument("--profile", default="xunyang-2016", metavar="名称", help=profile_help)
+    run.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="数据截止日期，默认该周周日")
+    run.add_argument("--township", action="append", metavar="镇代码", help="只处理该镇（镇代码，可重复）")
+    run.add_argument("--village", action="append", metavar="村代码", help="只生成该村档案（村代码，可重复）")
+    run.add_argument("--reference", type=Path, metavar="目录", help=REFERENCE_HELP)
+    run.add_argument("--dask", metavar="地址", help="在 Dask 集群上运行（tcp://主机:8786，或 local：本机两个工作进程）")
     run.set_defaults(func=cmd_run)
-    inspect = sub.add_parser("inspect", help="检查前按需生成某镇或某村的档案（最新数据）")
+
+    text = "检查前按需生成某镇或某村的档案（用收件箱中的最新数据）"
+    inspect = sub.add_parser("inspect", help=text, description=text)
     scope = inspect.add_argument_group("范围（至少一项）")
-    scope.add_argument("--village", action="append", help="村代码（12位，可重复）")
-    scope.add_argument("--township", action="append", help="镇代码（9位，可重复）")
-    inspect.add_argument("--week", help="周次，默认收件箱中最新的一周")
-    inspect.add_argument("--out", type=Path)
-    inspect.add_argument("--profile", default="xunyang-2016")
+    scope.add_argument("--village", action="append", metavar="村代码", help="村代码（12位，可重复）")
+    scope.add_argument("--township", action="append", metavar="镇代码", help="镇代码（9位，可重复）")
+    inspect.add_argument("--week", metavar="YYYY-Www", help="周次，默认收件箱中最新的一周")
+    inspect.add_argument("--out", type=Path, metavar="目录", help=OUT_HELP)
+    inspect.add_argument("--profile", default="xunyang-2016", metavar="名称", help=profile_help)
     inspect.set_defaults(func=cmd_inspect)
 
-    rehearse = sub.add_parser("rehearse", help="模拟评估：按评估组抽样方式抽一次样本，生成抽中村名单和入户核查表")
-    rehearse.add_argument("--week", required=True, help="周次，如 2016-W39")
-    rehearse.add_argument("--seed", type=int, help="随机种子（默认与模拟相同）：同样的数据和种子抽到同样的村和户")
-    rehearse.add_argument("--inbox", type=Path, help="收件箱目录（含 YYYY-Www 子目录），默认按设置")
-    rehearse.add_argument("--out", type=Path)
-    rehearse.add_argument("--profile", default="xunyang-2016")
-    rehearse.add_argument("--reference", type=Path, help="参考数据目录（townships.csv、villages.csv）")
+    text = "模拟评估：按评估组抽样方式抽一次样本，生成抽中村名单和入户核查表"
+    rehearse = sub.add_parser("rehearse", help=text, description=text)
+    rehearse.add_argument("--week", required=True, metavar="YYYY-Www", help="周次，如 2016-W39")
+    rehearse.add_argument("--seed", type=int, metavar="整数",
+                          help="随机种子（默认与模拟相同）：同样的数据和种子抽到同样的村和户")
+    rehearse.add_argument("--inbox", type=Path, metavar="目录", help="收件箱目录（含 YYYY-Www 子目录），默认按设置（EVALPREP_INBOX）")
+    rehearse.add_argument("--out", type=Path, metavar="目录", help=OUT_HELP)
+    rehearse.add_argument("--profile", default="xunyang-2016", metavar="名称", help=profile_help)
+    rehearse.add_argument("--reference", type=Path, metavar="目录", help=REFERENCE_HELP)
     rehearse.set_defaults(func=cmd_rehearse)
 
-    serve = sub.add_parser("serve", help="注册并运行 Prefect 部署（每周定时 + 按需检查 + 模拟评估）")
+    serve = sub.add_parser(
+        "serve", help="注册并运行 Prefect 部署（每周定时 + 按需检查 + 模拟评估）；需要设置 PREFECT_API_URL",
+        description="注册并运行 Prefect 部署（每周定时运行 + 按需检查 + 模拟评估），一直运行到按 Ctrl+C。"
+                    "需要先启动 Prefect 服务器（另开一个终端运行 prefect server start），"
+                    "并设置环境变量 PREFECT_API_URL 指向它，如 PREFECT_API_URL=http://127.0.0.1:4200/api；"
+                    "每周运行的时间见 EVALPREP_WEEKLY_CRON（时区 EVALPREP_TIMEZONE）")
     serve.set_defaults(func=cmd_serve)
 
-    template = sub.add_parser("template", help="生成空白的乡镇周报表模板（含下拉列表和填报说明）")
-    template.add_argument("--out", required=True, type=Path)
+    text = "生成空白的乡镇周报表模板（含下拉列表和填报说明，可直接打印）"
+    template = sub.add_parser("template", help=text, description=text)
+    template.add_argument("--out", required=True, type=Path, metavar="文件",
+                          help="模板保存的文件路径（.xlsx），如 旬阳县周报表模板.xlsx")
     template.set_defaults(func=cmd_template)
     return parser
 
