@@ -31,5 +31,5 @@ def check_week_folder(week_dir: Path, week: str) -> None:
     if not week_dir.is_dir():
         raise MissingInputError(f"收件箱中没有 {week} 文件夹：{week_dir}；请确认收件箱路径（--inbox）和周次（--week）")
     if not received_files(week_dir):
-        raise InputError(f"{week_dir}：本周文件夹中没有任何报表文件（.xlsx/.xls/.et/.csv/.zip 或 CSV 文件夹）；"
+        raise InputError(f"{week_dir}：本周文件夹中没有任何报表文件（文件夹是空的，或只有隐藏文件、departments 文件夹）；"
                          f"请把各镇报送的文件放入该文件夹后重新运行")
