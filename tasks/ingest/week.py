@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from evalprep.inbox import DEPARTMENTS_FOLDER, SUBMISSION_SUFFIXES, check_week_folder, received_files  # noqa: F401 (re-exported)
+from evalprep.inbox import SUBMISSION_SUFFIXES, check_week_folder, received_files  # noqa: F401 (re-exported)
 from evalprep.template import sheets
 from evalprep.weeks import week_sunday
 from tasks.ingest.archive import archive_submission
