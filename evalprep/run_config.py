@@ -20,7 +20,7 @@ from evalprep.errors import InputError, MissingInputError
 from evalprep.inbox import check_week_folder
 from evalprep.settings import Settings, load_settings
 from evalprep.weeks import WEEK_RE, parse_week, week_sunday
-from tasks.ingest.references import Register, load_register
+from tasks.ingest.references import Contact, Register, load_contacts, load_register
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,6 +46,7 @@ class RunConfig:
     design: EvaluationDesign
     townships: tuple[str, ...] = ()
     villages: tuple[str, ...] = ()
+    contacts: tuple[Contact, ...] = ()  # reference/contacts.csv: who receives the week's outbox
 
     @property
     def folder(self) -> str:
@@ -283,6 +284,7 @@ class CheckedInputs:
     profile: str
     as_of: dt.date | None
     settings: Settings
+    contacts: tuple[Contact, ...] = ()
 
 
 def check_inputs(inbox: str | None, week: str | None, profile: str | None = None, as_of: str | None = None,
@@ -313,13 +315,14 @@ def check_inputs(inbox: str | None, week: str | None, profile: str | None = None
     county = load_county(folder, fallback)
     county_targets(county, profile_years()[profile], county_file(folder, fallback) or folder)
     register = load_register(folder, fallback)
+    contacts = load_contacts(folder)
     if not inbox_dir.is_dir():
         how = "--inbox" if inbox else "EVALPREP_INBOX 或 data/inbox"
         raise MissingInputError(f"收件箱不存在：{inbox_dir}（{how}）；请检查路径")
     week = week or latest_week(inbox_dir)
     week_dir = inbox_dir / week
     check_week_folder(week_dir, week)
-    return CheckedInputs(week, inbox_dir, week_dir, folder, county, register, profile, cut_off, settings)
+    return CheckedInputs(week, inbox_dir, week_dir, folder, county, register, profile, cut_off, settings, contacts)
 
 
 def resolve_run(inbox: str | None, week: str | None, out: str | None = None, profile: str | None = DEFAULT_PROFILE,
@@ -343,6 +346,7 @@ def resolve_run(inbox: str | None, week: str | None, out: str | None = None, pro
         design=load_design(overrides=checked.county.get(DESIGN)),
         townships=tuple(townships),
         villages=tuple(villages),
+        contacts=checked.contacts,
     )
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -68,3 +68,51 @@ def load_settings() -> Settings:
         deadline_time=env.get("EVALPREP_DEADLINE_TIME", "12:00"),
         document_store_days=float(env.get("EVALPREP_DOCUMENT_STORE_DAYS", "28")),
     )
+
+
+SMTP_SECURITY = ("starttls", "ssl", "none")
+SMTP_DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where the weekly outbox is sent (EVALPREP_SMTP_*). Credentials come from the environment only, never from
+    a file, and the password never shows in a repr or a log line."""
+
+    host: str
+    port: int
+    security: str = "starttls"  # starttls / ssl / none
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sender: str | None = None  # EVALPREP_SMTP_FROM; default: the office's address in contacts.csv
+    timeout: float = 30.0  # seconds per SMTP command
+    tries: int = 3  # attempts per message on a transient error (4xx reply, lost connection)
+    backoff: float = 2.0  # seconds before the second try, doubled before each further one
+
+
+def load_smtp_settings() -> SmtpSettings | None:
+    """The SMTP settings when EVALPREP_SMTP_HOST is set, else None (the outbox is only written as .eml files).
+    A security mode other than starttls / ssl / none is a ValueError naming the variable."""
+    env = os.environ
+    host = env.get("EVALPREP_SMTP_HOST", "").strip()
+    if not host:
+        return None
+    security = env.get("EVALPREP_SMTP_SECURITY", "starttls").strip().lower() or "starttls"
+    if security not in SMTP_SECURITY:
+        raise ValueError(f"EVALPREP_SMTP_SECURITY 应为 {' / '.join(SMTP_SECURITY)}，现为「{security}」")
+    return SmtpSettings(
+        host=host,
+        port=int(env.get("EVALPREP_SMTP_PORT") or SMTP_DEFAULT_PORTS[security]),
+        security=security,
+        user=env.get("EVALPREP_SMTP_USER") or None,
+        password=env.get("EVALPREP_SMTP_PASSWORD") or None,
+        sender=env.get("EVALPREP_SMTP_FROM") or None,
+        timeout=float(env.get("EVALPREP_SMTP_TIMEOUT", "30")),
+        tries=max(1, int(env.get("EVALPREP_SMTP_TRIES", "3"))),
+        backoff=float(env.get("EVALPREP_SMTP_BACKOFF", "2")),
+    )
+
+
+def load_mail_from() -> str | None:
+    """EVALPREP_SMTP_FROM: the sender of the outbox's messages, also when they are only written as .eml files."""
+    return os.environ.get("EVALPREP_SMTP_FROM") or None

@@ -20,6 +20,7 @@ from tasks.history import changes_task, previous_task, record_week_task
 from tasks.index_page import index_page_task
 from tasks.ingest import ingest_task
 from tasks.outliers import outliers_task
+from tasks.outbox import deliver_task, failure_hook, outbox_task
 from tasks.progress import start_progress_task
 from tasks.quality_issues import merge_issues_task
 from tasks.rollups import rollups_task
@@ -38,7 +39,7 @@ report_task = stage_task(rendering_report, name="rendering-report")
 total_task = stage_task(dossier_count, name="count-dossiers")
 
 
-@flow(name="weekly-county-run", task_runner=county_task_runner())
+@flow(name="weekly-county-run", task_runner=county_task_runner(), on_failure=[failure_hook])
 def weekly_county_run(inbox: str | None = None, week: str | None = None, out: str | None = None, profile: str = DEFAULT_PROFILE,
                       as_of: str | None = None, townships: list[str] | None = None, villages: list[str] | None = None,
                       reference: str | None = None) -> str:
@@ -82,8 +83,13 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
         rendering = report_task(dossiers, rollups_rendered)
         write_rendering_task(stage, rendering)
         index_page_task(stage, readiness, rollups, problems, rendering, run, config.profile.name)
+        mailing = config.rollups == "county"  # an inspection's lists are partial: only a county run mails them
+        if mailing:  # the .eml files are staged and published with the week; sent after publishing
+            outbox_task(stage, config, run, rendering, problems, readiness.villages, issues)
         published = publish_task(stage, config.out_dir, config.folder)
         record_week_task(history, config.profile.name, week, readiness)  # after publishing: a failed run leaves no history
         prune_task(config.out_dir, config.settings.document_store_days, wait_for=[published])
         artifacts_task(week, rollups["readiness/townships.csv"], changes, last_villages is not None, published, rendering)
+        if mailing:
+            deliver_task(published, config.out_dir, week)
         return str(published)

@@ -59,7 +59,7 @@ def test_output_layout(county):
     out, manifest = county
     townships = [line.split(",") for line in (REPO / "data/reference/townships.csv").read_text("utf-8").split()[1:3]]
     expected = {Path("manifest.json"), Path("reference/villages.csv"), Path("reference/townships.csv"),
-                Path("reference/county.yaml")}
+                Path("reference/county.yaml"), Path("reference/contacts.csv")}
     for week in WEEKS:
         for code, name in townships:
             expected.add(Path("inbox") / week / f"{code}_{name}_{week}.xlsx")

@@ -108,7 +108,7 @@ DEMO_PREVIOUS_INCOME_RATIO = {2016: 0.5, 2017: 0.45}
 
 
 def _write_reference(out: Path, county: County) -> None:
-    """reference/: townships.csv, the village register villages.csv, county.yaml (targets)."""
+    """reference/: townships.csv, the village register villages.csv, county.yaml (targets), contacts.csv."""
     names = dict(county.townships)
     ref = out / "reference"
     ref.mkdir(parents=True, exist_ok=True)
@@ -125,6 +125,22 @@ def _write_reference(out: Path, county: County) -> None:
                      # V-INCOME-GROWTH inputs by profile year: demo values (docs/decisions.md), not statistics
                      "rural_income": dict(DEMO_RURAL_INCOME), "previous_income_ratio": dict(DEMO_PREVIOUS_INCOME_RATIO)}
     (ref / "county.yaml").write_text(yaml.safe_dump(county_facts, allow_unicode=True, sort_keys=True), encoding="utf-8")
+    _write_contacts(ref / "contacts.csv", county.townships)
+
+
+def _write_contacts(path: Path, townships) -> None:
+    """contacts.csv (who receives the week's outbox): every catalogue department, every township and the office,
+    at fictional addresses under example.org (RFC 2606: reserved, never a real mailbox)."""
+    from expectations.catalogue import raw_catalogue
+
+    rows = [("县脱贫攻坚指挥部办公室", "办公室联络员", "office@xunyang.example.org")]
+    rows += [(name, f"{name}联络员", f"dept{n:02d}@xunyang.example.org")
+             for n, name in enumerate(raw_catalogue()["departments"], start=1)]
+    rows += [(name, f"{name}联络员", f"town{code}@xunyang.example.org") for code, name in townships]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["unit", "name", "email"])
+        writer.writerows(rows)
 
 
 @contextmanager

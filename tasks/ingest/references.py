@@ -99,3 +99,52 @@ def load_register(reference_dir: Path, fallback_dir: Path | None) -> Register:
     if found[VILLAGES_FILE] is not None:
         villages = {row["village_code"]: dict(row) for row in read_reference_csv(found[VILLAGES_FILE])}
     return Register({row["township_code"]: (row["township_name"] or "").strip() for row in towns}, villages)
+
+
+CONTACTS_FILE = "contacts.csv"
+CONTACT_COLUMNS = ("unit", "name", "email")
+# one plain ASCII address per row (no display name, no list): what every SMTP server takes without SMTPUTF8
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One row of contacts.csv: the unit (a department of the catalogue, a township's name or code, or the
+    county office), a person's name (may be blank) and one e-mail address."""
+
+    unit: str
+    name: str
+    email: str
+
+
+def load_contacts(reference_dir: Path) -> tuple[Contact, ...]:
+    """contacts.csv of the reference folder (never of the fallback data/reference/: its example addresses must
+    not be used for another county), () when there is none. Several rows for one unit: all of them receive its
+    message. Raises InputError naming the file and row for wrong headers, a blank unit or a malformed address."""
+    path = reference_dir / CONTACTS_FILE
+    if not path.is_file():
+        return ()
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            reader.fieldnames = [h.strip().lower() for h in (reader.fieldnames or [])]
+            rows = list(reader)
+    except UnicodeDecodeError:
+        raise InputError(f"{path}：不是 UTF-8 编码，无法读取；请在 Excel 中另存为“CSV UTF-8（逗号分隔）”后重新运行") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}：CSV 格式错误（{exc}），请检查后重新运行") from None
+    missing = [name for name in ("unit", "email") if name not in (reader.fieldnames or [])]
+    if missing:
+        raise InputError(f"{path}：缺少表头 {'、'.join(missing)}（第 1 行应为 {','.join(CONTACT_COLUMNS)}），请改正表头后重新运行")
+    contacts = []
+    for number, row in enumerate(rows, start=2):
+        unit, email = (row.get("unit") or "").strip(), (row.get("email") or "").strip()
+        if not unit and not email:
+            continue  # a blank line
+        if not unit:
+            raise InputError(f"{path}：第 {number} 行没有填写单位（unit），请补填后重新运行")
+        if not _ADDRESS.match(email):
+            raise InputError(f"{path}：第 {number} 行（{unit}）的邮箱「{email}」格式不对，应为一个邮箱地址，如 name@example.org；"
+                             "请改正后重新运行")
+        contacts.append(Contact(unit, (row.get("name") or "").strip(), email))
+    return tuple(contacts)
