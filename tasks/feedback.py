@@ -271,8 +271,9 @@ def problem_list(issues: pd.DataFrame, located: list, township: str, week: str, 
              "鼠标移到单元格上可看批注；点“转到该单元格”可直接跳过去。",
              "请逐条改正后，把本工作簿整个重新报送（本页可以保留，县上读取时会跳过）。"]
     if template:
-        lines.append("您报送的不是 .xlsx 工作簿（CSV、压缩包或旧版 .xls），县上无法原样返回：本工作簿是县上下发的模板，"
-                     "填入了县上读到的内容，行号以本工作簿为准（问题说明里的“第N行”是原文件的行号）。以后请直接用模板报送。")
+        lines.append("县上无法在您报送的文件上直接标注（它不是 .xlsx 工作簿，如 CSV、压缩包、旧版 .xls，或表中已有批注）："
+                     "本工作簿是县上下发的模板，填入了县上读到的内容，行号以本工作簿为准（问题说明里的“第N行”是原文件的"
+                     "行号）。以后请直接用模板 .xlsx 报送。")
     for row in newer_rejected.itertuples(index=False):
         lines.append(f"您后来报送的「{redact_text(str(row.file))}」未被接收：{redact_text(str(row.reason))}。"
                      "县上本周采用的仍是上面这个文件。")

@@ -287,3 +287,18 @@ def test_the_weekly_run_publishes_one_feedback_workbook_per_township_for_it_alon
         others = set().union(*(v for k, v in ids.items() if k != code))
         assert numbers <= ids[code] and not numbers & others
     assert "feedback/" not in (small_run / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_workbook_not_patched_safely_comes_back_as_the_filled_template(tmp_path):
+    """A sheet that already has comments (the clerk's own) is not patched: the template filled instead."""
+    book = openpyxl.load_workbook(FIXTURES / "bad_values.xlsx")
+    book["贫困户"]["A1"].comment = openpyxl.comments.Comment("镇上自己的批注", "张三")
+    source = tmp_path / "commented.xlsx"
+    book.save(source)
+    ingest, out, written = run(tmp_path, [(source, FILE)])
+    path = out / written[0]
+    result = openpyxl.load_workbook(path)
+    assert result.sheetnames[0] == LIST_SHEET and "字典" in result.sheetnames
+    assert len(marked_cells(path)) == len(ingest.issues) == 5
+    listing = [c.value for row in result[LIST_SHEET].iter_rows() for c in row if isinstance(c.value, str)]
+    assert any("县上下发的模板" in text for text in listing)
