@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -44,6 +45,7 @@ from tasks.ingest.values import is_blank
 from tasks.ingest.workbook import Rejected, read_submission_rows
 from tasks.render.paths import MAX_NAME_BYTES, safe_name
 
+LOG = logging.getLogger(__name__)
 FEEDBACK_FOLDER = "feedback"
 LIST_SHEET = "问题清单"
 SUFFIX = "_反馈.xlsx"
@@ -364,14 +366,15 @@ def township_feedback(code: str, name: str, week: str, files: pd.DataFrame, issu
     if not (issues["file"] == winner["file"]).any():  # only a newer file's rejection to tell: nothing to mark
         return rejected_workbook(label, week, newer, used=winner)
     path = archived_path(archive_dir, str(winner["sha256"]))
-    if path is None:
-        raise FileNotFoundError(f"archived file of {winner['file']} ({winner['sha256']})")
     try:
+        if path is None:
+            raise FileNotFoundError(f"archived file of {winner['file']} ({winner['sha256']})")
         return marked_workbook(path, issues, label, week, winner, newer, max_bytes)
-    except Rejected:  # read at ingest, but refused now (limits changed): list the problems on the template
-        return patch_workbook(blank_template_bytes(), {}, problem_list(issues, [None] * len(issues), label, week, winner,
-                                                                      newer, template=True),
-                              f"{label} {week} 报表问题反馈", _created(week))
+    except (Rejected, Unpatchable, OSError, ValueError, KeyError, IndexError) as exc:
+        # One township's odd workbook never stops the county run: its problems listed on the blank template.
+        LOG.warning("%s：反馈工作簿无法在原文件上标注（%s），只列出问题", label, type(exc).__name__)
+        listing = problem_list(issues, [None] * len(issues), label, week, winner, newer, template=True)
+        return patch_workbook(blank_template_bytes(), {}, listing, f"{label} {week} 报表问题反馈", _created(week))
 
 
 def write_feedback(stage: Path, week: str, submissions: pd.DataFrame, issues: pd.DataFrame, archive_dir: Path,

@@ -302,3 +302,13 @@ def test_a_workbook_not_patched_safely_comes_back_as_the_filled_template(tmp_pat
     assert len(marked_cells(path)) == len(ingest.issues) == 5
     listing = [c.value for row in result[LIST_SHEET].iter_rows() for c in row if isinstance(c.value, str)]
     assert any("县上下发的模板" in text for text in listing)
+
+
+def test_a_lost_archived_file_lists_the_problems_and_the_run_goes_on(tmp_path):
+    ingest, out, written = run(tmp_path, [(FIXTURES / "bad_values.xlsx", FILE)])
+    for folder in (tmp_path / "archive").glob("??/*"):
+        shutil.rmtree(folder)
+    again = write_feedback(tmp_path / "out-lost", WEEK, ingest.submissions, ingest.issues, tmp_path / "archive", LIMIT)
+    book = openpyxl.load_workbook(tmp_path / "out-lost" / again[0])
+    listing = book[LIST_SHEET]
+    assert [r[0].value for r in listing.iter_rows() if isinstance(r[0].value, int)] == [1, 2, 3, 4, 5]
