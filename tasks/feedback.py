@@ -20,11 +20,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-import tempfile
 
 import pandas as pd
 import xlsxwriter
