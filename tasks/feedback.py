@@ -211,7 +211,7 @@ def blank_template_bytes() -> bytes:
 
 def comment_text(rule: str, message: str) -> str:
     hint = WHAT_TO_WRITE.get(rule)
-    text = f"【{data_rule(rule)['label']}】{message}"
+    text = f"【{data_rule(rule)['label']}】{redact_text(message)}"
     return f"{text}\n应填写：{hint}" if hint else text
 
 
@@ -287,9 +287,10 @@ def problem_list(issues: pd.DataFrame, located: list, township: str, week: str, 
         if at:
             sheet, r, c = at
             links[i] = (sheet, cell_ref(r, c))
-            rows.append([i + 1, sheet, r, issue.column or "（整行）", label, issue.message, hint])
+            rows.append([i + 1, sheet, r, redact_text(issue.column) or "（整行）", label, redact_text(issue.message), hint])
         else:
-            rows.append([i + 1, issue.sheet or "（整个文件）", "", issue.column, label, issue.message, hint])
+            rows.append([i + 1, redact_text(issue.sheet) or "（整个文件）", "", redact_text(issue.column), label,
+                         redact_text(issue.message), hint])
     return ListSheet(LIST_SHEET, lines, LIST_COLUMNS, rows, links)
 
 
