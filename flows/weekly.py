@@ -16,6 +16,7 @@ from tasks.document_store import prune_task
 from tasks.dossiers import (
     dossier_count, render_batch_task, render_rollups_task, rendering_report, township_batches, trend_task,
 )
+from tasks.feedback import feedback_task
 from tasks.history import changes_task, previous_task, record_week_task
 from tasks.index_page import index_page_task
 from tasks.ingest import ingest_task
@@ -68,6 +69,7 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
     with discarded_on_failure(stage) as writing:  # a failed run leaves neither its staging folder nor history
         write_tables_task(stage, ingest.submissions, issues, readiness,
                           {**rollups, "outliers.csv": warnings, "readiness/changes.csv": changes})
+        feedback_task(stage, week, ingest.submissions, issues, config.settings.archive_dir, config.settings.max_file_bytes)
         write_validation_task(stage, validation.results)
         write_json_task(stage / "readiness" / "simulation.json", simulation)
         trend = trend_task(history, config.profile.name, week, readiness)

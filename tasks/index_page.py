@@ -26,6 +26,7 @@ from tasks.render.paths import (
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".pdf")
 LINKED_JSON = ("readiness/simulation.json",)  # validation/*.json are GX results for machines: not linked
+PRIVATE_FOLDERS = ("feedback/",)  # each township's own workbook, unmasked (tasks/feedback.py): for it alone
 FILE_WORDS = {
     "submissions.csv": "本周收到的报表及处理结果", "issues.csv": "数据问题（逐条，给镇上更正）",
     "outliers.csv": "异常值提醒（请核实）", "rendering.csv": "各文档生成情况",
@@ -112,7 +113,8 @@ def index_page_context(profile: Profile, run: Mapping[str, Any], villages: pd.Da
         })
     county_link = link(COUNTY_SUMMARY)
     tables = [{"path": path, "href": quote(path), "what": FILE_WORDS.get(path, "")}
-              for path in files if path not in linked and (path.endswith(TABLE_SUFFIXES) or path in LINKED_JSON)]
+              for path in files if path not in linked and not path.startswith(PRIVATE_FOLDERS)
+              and (path.endswith(TABLE_SUFFIXES) or path in LINKED_JSON)]
     as_of = as_date(run["as_of"])
     return {
         "title": f"{run['county']}脱贫退出迎评 · {run['week']}",
