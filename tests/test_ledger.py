@@ -131,3 +131,173 @@ def test_history_keeps_the_ledger_by_week(tmp_path):
     # computed from what is stored, the next week is the same as from the frame in memory
     nxt = advance_ledger(again, items(item(A)), W38, SUNDAY[W38], TOWNSHIPS)
     assert nxt.equals(advance_ledger(w37, items(item(A)), W38, SUNDAY[W38], TOWNSHIPS))
+
+
+# --------------------------------------------------------------------------------- the four demo weeks
+
+DEMO_WEEKS = ["2016-W36", "2016-W37", "2016-W38", "2016-W39"]
+
+
+@pytest.fixture(scope="module")
+def demo_ledgers(small_county, tmp_path_factory) -> dict[str, pd.DataFrame]:
+    """The ledger of each demo week, the stages called as plain functions (no PDFs), each week computed from
+    the previous week's ledger as stored in the history."""
+    from pathlib import Path
+
+    from evalprep.weeks import week_sunday
+    from tasks.assess import assess_readiness
+    from tasks.criteria_frames import criteria_frames
+    from tasks.departments import department_problem_list
+    from tasks.ingest.references import load_register
+    from tasks.ingest.week import ingest_week
+    from tasks.ledger import week_ledger
+    from tasks.quality_issues import merged_issues
+    from tasks.validate import validate_profile
+
+    reference = Path(__file__).resolve().parents[1] / "data" / "reference"
+    register = load_register(small_county / "reference", reference)
+    work = tmp_path_factory.mktemp("ledger-weeks")
+    out = {}
+    for week in DEMO_WEEKS:
+        ingest = ingest_week(small_county / "inbox" / week, week, work / "archive", register, 50 * 1024 * 1024)
+        frames = criteria_frames(ingest.tables, week_sunday(week), PROFILE)
+        failures = validate_profile(frames, PROFILE).failures
+        readiness = assess_readiness(frames, failures, PROFILE)
+        issues = merged_issues(ingest.issues, frames, failures, ingest.headers)
+        problems = department_problem_list(readiness, frames["projects"], PROFILE)
+        ledger = week_ledger(previous_ledger(work / "history", PROFILE.name, week), problems, issues, frames,
+                             ingest.headers, ingest.submissions, PROFILE, week, week_sunday(week), EVALUATION)
+        record_ledger(work / "history", PROFILE.name, week, ledger)
+        out[week] = ledger
+    return out
+
+
+def expected_statuses(present: list[bool]) -> list[str | None]:
+    """The status each week of an item seen in the weeks marked True (None before it is first seen)."""
+    out, seen, fixed = [], False, False
+    for now in present:
+        if now:
+            out.append(REOPENED if fixed else OPEN if seen else NEW)
+            seen, fixed = True, False
+        else:
+            fixed = fixed or seen
+            out.append(FIXED if seen else None)
+    return out
+
+
+def test_demo_weeks_follow_the_generators_edits(demo_ledgers, small_manifest):
+    """Village criteria, project owner gaps and injected ID defects: each week's status is what the
+    generator's week-to-week edits imply (first seen, still open, fixed the week it went, back again)."""
+    from evalprep.template import sheets
+    from tasks.ledger_ids import item_id, project_item, village_item
+
+    by_week = small_manifest["by_week"]
+    expected: dict[str, list[bool]] = {}
+    for n, week in enumerate(DEMO_WEEKS):
+        present = set()
+        for code, village in by_week[week]["villages"].items():
+            present |= {village_item(c, code) for c in village["failing_criteria"] if c != "P-OWNER"}
+        for d in by_week[week]["defects"]:
+            if d["code"] == "P-OWNER":
+                present.add(project_item("P-OWNER", d["village_code"], d["project_id"]))
+            elif d["code"] == "DQ-ID-CHECK":
+                table = next(key for key, spec in sheets().items() if spec.name == d["sheet"])
+                column = next(c.name for c in sheets()[table].columns if c.header == d["column"])
+                record = d["person_id"] if table == "members" else d["household_id"]
+                present.add(item_id("DQ-ID-CHECK", d["township_code"], table, record, column))
+        for identity in present:
+            expected.setdefault(identity, [False] * len(DEMO_WEEKS))[n] = True
+    counts = {FIXED: 0, OPEN: 0, NEW: 0, REOPENED: 0}
+    for n, week in enumerate(DEMO_WEEKS):
+        got = demo_ledgers[week].groupby("item_id")["status"].agg(set)
+        for identity, present in expected.items():
+            want = expected_statuses(present)[n]
+            if want is None:
+                assert identity not in got.index, (week, identity)
+                continue
+            assert got.get(identity) == {want}, (week, identity, present, got.get(identity))
+            counts[want] += 1
+    # the demo has items fixed, still open and new in later weeks
+    assert counts[FIXED] and counts[OPEN] and counts[NEW] > len([p for p in expected.values() if p[0]])
+    last = demo_ledgers[DEMO_WEEKS[-1]]
+    fixed = last[last["status"] == FIXED]
+    assert set(fixed["fixed_week"]) <= set(DEMO_WEEKS[1:]) and len(fixed)
+    assert (last["first_seen"] <= last["last_seen"]).all()
+
+
+# ------------------------------------------------------------------------------------------- in the roll-ups
+
+def test_rollups_show_closure_and_department_lists_put_overdue_first():
+    from tasks.assess import Readiness
+    from tasks.departments import department_problem_list
+    from tasks.ledger import ordered_problems, week_ledger
+    from tasks.render.html import render_html
+    from tasks.render.preview import RUN, sample_county
+    from tasks.render.rollup_views import (
+        OVERDUE_MARK, county_summary_with_ledger, department_list_context, township_summary_context,
+    )
+
+    county = sample_county(PROFILE, villages=6)
+    readiness = Readiness(county["villages"], county["village_criteria"], county["households"])
+    problems = department_problem_list(readiness, county["projects"], PROFILE)
+    no_issues = pd.DataFrame(columns=["township_code", "file", "sheet", "row", "column", "rule", "severity",
+                                      "message", "village_code"])
+    headers = pd.DataFrame(columns=["file", "sheet", "column", "written"])
+    submissions = pd.DataFrame({"township_code": county["villages"]["township_code"].unique(), "township_name": "",
+                                "used": True})
+    # two weeks: in the second, the first village's items are gone (fixed); it is 2016-12-01, so every open
+    # item due 60 days before the evaluation or earlier is overdue
+    first = week_ledger(None, problems, no_issues, {}, headers, submissions, PROFILE, "2016-W47", dt.date(2016, 11, 27),
+                        EVALUATION)
+    gone = county["villages"]["village_code"].iloc[0]
+    later = problems[problems["village_code"] != gone]
+    ledger = week_ledger(first, later, no_issues, {}, headers, submissions, PROFILE, "2016-W48", dt.date(2016, 12, 4),
+                         EVALUATION)
+    assert (ledger.loc[ledger["village_code"] == gone, "status"] == FIXED).all()
+    overdue = ledger[ledger["overdue"]]
+    assert len(overdue) and not ledger.loc[ledger["status"] == FIXED, "overdue"].any()
+
+    ordered = ordered_problems(later, ledger)
+    department = overdue["department"].value_counts().index[0]
+    items = ordered[ordered["department"] == department]
+    assert items["overdue"].iloc[0] and items["overdue"].is_monotonic_decreasing  # overdue first
+    run = {**RUN, "as_of": dt.date(2016, 12, 4)}
+    ctx = department_list_context(PROFILE, department, items, run, ledger=ledger[ledger["department"] == department])
+    assert ctx["rows"][0]["problem"].startswith(OVERDUE_MARK)
+    mine = ledger[ledger["department"] == department]
+    assert ctx["ledger"]["rate"] == f"{(mine['status'] == FIXED).sum()} / {len(mine)}（{(mine['status'] == FIXED).mean():.0%}）"
+    html = render_html("department_list.html.j2", ctx)
+    assert "整改台账：整改率" in html and "排在问题清单最前" in html
+
+    town = county["villages"]["township_code"].iloc[0]
+    villages = county["villages"][county["villages"]["township_code"] == town]
+    ctx = township_summary_context(PROFILE, villages, county["households"], county["village_criteria"], run,
+                                   ledger=ledger[ledger["township_code"] == town])
+    html = render_html("township_summary.html.j2", ctx)
+    assert "整改台账：整改率" in html and ("ledger-overdue-table" in html) == bool(ctx["ledger"]["overdue"])
+
+    ctx = county_summary_with_ledger(PROFILE, run, ledger, villages=county["villages"], households=county["households"],
+                                     village_criteria=county["village_criteria"])
+    html = render_html("county_summary.html.j2", ctx)
+    assert html.count("ledger-closure-table") == 2
+    assert [r["name"] for r in ctx["ledger"]["departments"]] == closure(ledger, "department")["department"].tolist()
+    # without a ledger (an older caller) the summary renders as before
+    from tasks.render.view_models import county_summary_context
+    plain = county_summary_context(PROFILE, county["villages"], county["households"], county["village_criteria"], run)
+    assert "整改台账" not in render_html("county_summary.html.j2", plain)
+
+
+def test_ledger_files(tmp_path):
+    from tasks.ledger import write_ledger
+
+    ledger = three_weeks()[-1]
+    write_ledger(tmp_path, ledger, {"week": W38, "as_of": SUNDAY[W38], "county": "旬阳县"})
+    csv = pd.read_csv(tmp_path / "ledger.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert csv["item_id"].tolist() == ledger["item_id"].tolist() and csv.loc[0, "deadline"].startswith("2016-")
+    assert (tmp_path / "ledger.xlsx").read_bytes()[:2] == b"PK"
+    first = (tmp_path / "ledger.xlsx").read_bytes()
+    write_ledger(tmp_path, ledger, {"week": W38, "as_of": SUNDAY[W38], "county": "旬阳县"})
+    assert (tmp_path / "ledger.xlsx").read_bytes() == first  # same inputs, same bytes
+    write_ledger(tmp_path, ledger, {"week": W38, "as_of": SUNDAY[W38], "county": "旬阳县"}, townships=["610928101"])
+    only = pd.read_csv(tmp_path / "ledger.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert set(only["township_code"]) == {"610928101"}
