@@ -136,6 +136,7 @@ def test_history_keeps_the_ledger_by_week(tmp_path):
 # --------------------------------------------------------------------------------- the four demo weeks
 
 DEMO_WEEKS = ["2016-W36", "2016-W37", "2016-W38", "2016-W39"]
+RESENT = "2016-W40"
 
 
 @pytest.fixture(scope="module")
@@ -157,9 +158,14 @@ def demo_ledgers(small_county, tmp_path_factory) -> dict[str, pd.DataFrame]:
     reference = Path(__file__).resolve().parents[1] / "data" / "reference"
     register = load_register(small_county / "reference", reference)
     work = tmp_path_factory.mktemp("ledger-weeks")
+    # a fifth week in which every township sends its W36 workbook again: what was fixed since comes back
+    import shutil
+
+    shutil.copytree(small_county / "inbox" / DEMO_WEEKS[0], work / "inbox" / RESENT)
     out = {}
-    for week in DEMO_WEEKS:
-        ingest = ingest_week(small_county / "inbox" / week, week, work / "archive", register, 50 * 1024 * 1024)
+    for week in [*DEMO_WEEKS, RESENT]:
+        folder = small_county / "inbox" / week if week != RESENT else work / "inbox" / RESENT
+        ingest = ingest_week(folder, week, work / "archive", register, 50 * 1024 * 1024)
         frames = criteria_frames(ingest.tables, week_sunday(week), PROFILE)
         failures = validate_profile(frames, PROFILE).failures
         readiness = assess_readiness(frames, failures, PROFILE)
@@ -217,12 +223,21 @@ def test_demo_weeks_follow_the_generators_edits(demo_ledgers, small_manifest):
                 continue
             assert got.get(identity) == {want}, (week, identity, present, got.get(identity))
             counts[want] += 1
-    # the demo has items fixed, still open and new in later weeks
-    assert counts[FIXED] and counts[OPEN] and counts[NEW] > len([p for p in expected.values() if p[0]])
+    # the demo's edits fix problems and leave others open (it never breaks a fixed one again: see below)
+    assert counts[FIXED] > 50 and counts[OPEN] > 50 and counts[NEW] == sum(p[0] for p in expected.values())
     last = demo_ledgers[DEMO_WEEKS[-1]]
     fixed = last[last["status"] == FIXED]
-    assert set(fixed["fixed_week"]) <= set(DEMO_WEEKS[1:]) and len(fixed)
+    assert set(fixed["fixed_week"]) == set(DEMO_WEEKS[1:])
     assert (last["first_seen"] <= last["last_seen"]).all()
+
+    # W36's workbooks sent again: project owner gaps and ID defects (nothing in them depends on the date) that
+    # were fixed come back as 反弹, those never fixed are still 未整改
+    resent = demo_ledgers[RESENT].groupby("item_id")["status"].agg(set)
+    lasting = {i: p for i, p in expected.items() if i.startswith(("P-OWNER", "DQ-ID-CHECK")) and p[0]}
+    back = [i for i, p in lasting.items() if not p[-1]]
+    assert back and all(resent.get(i) == {REOPENED} for i in back), [(i, resent.get(i)) for i in back]
+    assert all(resent.get(i) == {OPEN} for i, p in lasting.items() if p[-1])
+    assert demo_ledgers[RESENT].set_index("item_id").loc[back, "reopened"].eq(1).all()
 
 
 # ------------------------------------------------------------------------------------------- in the roll-ups
@@ -301,3 +316,33 @@ def test_ledger_files(tmp_path):
     write_ledger(tmp_path, ledger, {"week": W38, "as_of": SUNDAY[W38], "county": "旬阳县"}, townships=["610928101"])
     only = pd.read_csv(tmp_path / "ledger.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert set(only["township_code"]) == {"610928101"}
+
+
+# ---------------------------------------------------------------------------------------- the real flows
+
+@pytest.mark.slow
+def test_the_county_run_records_the_ledger_and_an_inspection_does_not(small_run, small_county, small_manifest,
+                                                                       tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from evalprep.settings import load_settings
+    from flows.inspection import inspection_run
+    from tests.conftest import LAST_WEEK
+
+    ledger = pd.read_csv(small_run / "ledger.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert (small_run / "ledger.xlsx").exists() and len(ledger)
+    assert set(ledger["status"]) == {NEW}  # the first week this history has
+    assert set(ledger.loc[ledger["kind"] == KIND_DATA, "department"]) == {TOWNSHIP_OWNER}
+    stored = load_settings().history_dir / PROFILE.name / LAST_WEEK / "ledger.parquet"
+    assert pd.read_parquet(stored)["item_id"].tolist() == ledger["item_id"].tolist()
+    before = stored.read_bytes()
+    department_list = next((small_run / "departments").glob("*.pdf"))
+    assert department_list.stat().st_size
+
+    village = sorted(small_manifest["by_week"][LAST_WEEK]["villages"])[3]
+    monkeypatch.setenv("EVALPREP_INBOX", str(small_county / "inbox"))
+    published = Path(inspection_run(villages=[village], out=str(tmp_path)))
+    assert stored.read_bytes() == before  # shown, never advanced
+    assert sorted(p.name for p in stored.parent.parent.iterdir() if (p / "ledger.parquet").exists()) == [LAST_WEEK]
+    shown = pd.read_csv(published / "ledger.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert len(shown) and set(shown["township_code"]) == {village[:9]}
