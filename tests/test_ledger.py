@@ -346,3 +346,18 @@ def test_the_county_run_records_the_ledger_and_an_inspection_does_not(small_run,
     assert sorted(p.name for p in stored.parent.parent.iterdir() if (p / "ledger.parquet").exists()) == [LAST_WEEK]
     shown = pd.read_csv(published / "ledger.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert len(shown) and set(shown["township_code"]) == {village[:9]}
+
+
+def test_the_evaluation_date_comes_from_county_yaml(tmp_path):
+    from evalprep.run_config import CountyFileError, RunConfig, load_county
+
+    (tmp_path / "county.yaml").write_text("targets: {2016: {key_villages: 1, exit_households: 2}}\n"
+                                          "evaluation_date: {2016: 2016-12-20}\n", encoding="utf-8")
+    county = load_county(tmp_path, None)
+    config = RunConfig(*[None] * 3, profile=PROFILE, as_of=None, register=None, county=county, settings=None, design=None)
+    assert config.evaluation_date == dt.date(2016, 12, 20)
+    assert RunConfig(*[None] * 3, profile=PROFILE, as_of=None, register=None, county={}, settings=None,
+                     design=None).evaluation_date == PROFILE.evaluation_date  # the catalogue's
+    (tmp_path / "county.yaml").write_text("evaluation_date: {2016: 年底}\n", encoding="utf-8")
+    with pytest.raises(CountyFileError, match="evaluation_date.2016"):
+        load_county(tmp_path, None)
