@@ -78,9 +78,11 @@ def problem_items(problems: pd.DataFrame, profile: Profile, evaluation_date: dt.
     return pd.DataFrame(rows, columns=columns)
 
 
-def _record_keys(frames: Mapping[str, pd.DataFrame]) -> tuple[dict[tuple[str, str, int], str], dict[tuple[str, str], str]]:
+def _record_keys(frames: Mapping[str, pd.DataFrame], rows: set[int]) -> tuple[dict[tuple[str, str, int], str],
+                                                                           dict[tuple[str, str], str]]:
     """(file, sheet as written, Excel row) → the record's identity (its row key: household id, person id, village
-    code, survey id, project id), and (file, sheet as written) → the template's sheet key."""
+    code, survey id, project id) for the Excel rows asked for, and (file, sheet as written) → the template's
+    sheet key."""
     records: dict[tuple[str, str, int], str] = {}
     tables: dict[tuple[str, str], str] = {}
     template = sheets()
@@ -93,7 +95,8 @@ def _record_keys(frames: Mapping[str, pd.DataFrame]) -> tuple[dict[tuple[str, st
         key = spec.row_key if spec.row_key in frame.columns else None
         if key is None:
             continue
-        for file, sheet, row, value in zip(frame["_file"], frame["_sheet"], frame["_row"], frame[key]):
+        asked = frame[frame["_row"].isin(rows)]  # a county has ~140,000 rows and a few thousand issues
+        for file, sheet, row, value in zip(asked["_file"], asked["_sheet"], asked["_row"], asked[key]):
             if isinstance(value, str) and value and pd.notna(row):
                 records[(file, sheet, int(row))] = value
     return records, tables
@@ -108,7 +111,7 @@ def data_items(issues: pd.DataFrame, frames: Mapping[str, pd.DataFrame], headers
     columns = [*KEY, *DESCRIPTION, "deadline"]
     if not len(issues):
         return pd.DataFrame(columns=columns)
-    records, tables = _record_keys(frames)
+    records, tables = _record_keys(frames, {int(r) for r in issues["row"] if pd.notna(r)})
     template = sheets()
     by_name = {spec.name: key for key, spec in template.items()}
     canonical = {(f, s, w): c for f, s, c, w in headers[["file", "sheet", "column", "written"]].itertuples(index=False)} \
@@ -296,14 +299,12 @@ def write_ledger(stage: Path, ledger: pd.DataFrame, run: Mapping[str, object], t
 
 
 def in_scope(ledger: pd.DataFrame, townships: Iterable[str] = (), villages: Iterable[str] = ()) -> pd.DataFrame:
-    """The ledger rows of an inspection's townships and villages (all of it for a county run)."""
-    townships, villages = set(townships), set(villages)
-    if not townships and not villages:
+    """The ledger rows of an inspection's townships and of the townships of its villages (an inspection reads
+    whole townships; a village code begins with its township's); all of it for a county run."""
+    scope = set(townships) | {str(v)[:9] for v in villages}
+    if not scope:
         return ledger
-    keep = ledger["township_code"].isin(townships) | ledger["village_code"].isin(villages)
-    if villages:
-        keep |= ledger["township_code"].isin({v[:9] for v in villages}) & (ledger["village_code"] == "")
-    return ledger[keep].reset_index(drop=True)
+    return ledger[ledger["township_code"].isin(scope)].reset_index(drop=True)
 
 
 def ordered_problems(problems: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:

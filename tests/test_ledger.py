@@ -321,6 +321,37 @@ def test_ledger_files(tmp_path):
 # ---------------------------------------------------------------------------------------- the real flows
 
 @pytest.mark.slow
+def test_an_inspection_shows_the_ledger_and_does_not_advance_it(small_county, small_manifest, tmp_path, monkeypatch):
+    """The weekly flow body (stages as plain calls) narrowed to one village, as `evalprep inspect` runs it: its
+    folder gets the township's ledger computed from the newest earlier week's, the history keeps no new ledger."""
+    from pathlib import Path
+
+    from evalprep.settings import load_settings
+    from flows.weekly import weekly_county_run
+    from tasks import direct_calls
+    from tests.conftest import LAST_WEEK
+
+    monkeypatch.setenv("EVALPREP_DATA_DIR", str(tmp_path / "data"))
+    village = sorted(small_manifest["by_week"][LAST_WEEK]["villages"])[3]
+    history = load_settings().history_dir
+    gone = item(f"V-CULTURE:{village}", township=village[:9])  # open last week, not failing now
+    earlier = advance_ledger(None, items(gone), W38, SUNDAY[W38], TOWNSHIPS)
+    stored = record_ledger(history, PROFILE.name, W38, earlier)
+    before = stored.read_bytes()
+    with direct_calls():
+        published = Path(weekly_county_run.fn(inbox=str(small_county / "inbox"), week=LAST_WEEK,
+                                              out=str(tmp_path / "out"), reference=str(small_county / "reference"),
+                                              villages=[village]))
+    assert published.name.endswith(f"inspection-{village}")
+    shown = pd.read_csv(published / "ledger.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert set(shown["township_code"]) == {village[:9]}
+    assert status(shown, gone["item_id"])["status"] == FIXED and set(shown["status"]) == {NEW, FIXED}
+    assert stored.read_bytes() == before  # the week it was computed from is untouched
+    assert not (history / PROFILE.name / LAST_WEEK / "ledger.parquet").exists()  # and it records nothing
+    assert (history / PROFILE.name / LAST_WEEK / "villages.parquet").exists()  # (the week history it does record)
+
+
+@pytest.mark.slow
 def test_the_county_run_records_the_ledger_and_an_inspection_does_not(small_run, small_county, small_manifest,
                                                                        tmp_path, monkeypatch):
     from pathlib import Path
