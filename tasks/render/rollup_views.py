@@ -233,8 +233,8 @@ def ledger_closure(ledger: pd.DataFrame | None, scope: str) -> dict[str, Any] | 
     """The ledger section of a roll-up (report_templates/_ledger_closure.html.j2): items ever seen, fixed (the
     closure rate), open, new and reopened this week, overdue; a township names its first overdue items, the
     county has the closure tables by department and by township (the accountability view). None without a
-    ledger (an inspection of villages, a test that gives none)."""
-    if ledger is None:
+    ledger (an inspection of villages, a test that gives none) or without an item here."""
+    if ledger is None or not len(ledger):
         return None
     status = ledger["status"]
     fixed = int((status == FIXED).sum())
@@ -242,7 +242,7 @@ def ledger_closure(ledger: pd.DataFrame | None, scope: str) -> dict[str, Any] | 
         "scope": scope, "items": len(ledger), "fixed": fixed, "rate": rate_text(fixed, len(ledger)),
         "open": int(status.isin(OPEN_STATUSES).sum()), "new": int((status == NEW).sum()),
         "reopened": int((status == REOPENED).sum()), "overdue": int(ledger["overdue"].astype(bool).sum()),
-        "since": min(ledger["first_seen"]) if len(ledger) else "",
+        "since": min(ledger["first_seen"]),
     }
     if scope == "township":
         overdue = ledger[ledger["overdue"].astype(bool)]
