@@ -82,6 +82,12 @@ class RunConfig:
         return _for_year(self.county.get(RURAL_INCOME), self.profile.year)
 
     @property
+    def evaluation_date(self) -> dt.date:
+        """The day of the third-party evaluation the rectification deadlines count back from: county.yaml's
+        evaluation_date of the profile year, else the catalogue profile's."""
+        return _for_year(self.county.get(EVALUATION_DATE), self.profile.year) or self.profile.evaluation_date
+
+    @property
     def previous_income_ratio(self) -> float | dict[str, float] | None:
         """Last year's exit-income ratio for the profile year: one county-wide figure or village code → ratio."""
         return _for_year(self.county.get(PREVIOUS_RATIO), self.profile.year)
@@ -89,6 +95,7 @@ class RunConfig:
 
 COUNTY_FILE = "county.yaml"
 RURAL_INCOME, PREVIOUS_RATIO = "rural_income", "previous_income_ratio"
+EVALUATION_DATE = "evaluation_date"  # by year: the day the rectification ledger's deadlines count back from
 
 
 class CountyFileError(InputError):
@@ -177,6 +184,10 @@ def load_county(reference: Path, fallback: Path | None) -> dict:
             ratios[year] = {code: _number(v, path, f"{key}.{code}", upper=10) for code, v in value.items()}
         else:
             ratios[year] = _number(value, path, key, upper=10)
+    dates = _by_year(county.get(EVALUATION_DATE), path, EVALUATION_DATE)
+    for year, day in dates.items():
+        if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+            raise CountyFileError(f"{path}：{EVALUATION_DATE}.{year} 应为日期（如 2016-12-31），现为「{day}」")
     if county.get(DESIGN) is not None:
         from tasks.evaluation_design import load_design
 
@@ -184,7 +195,7 @@ def load_county(reference: Path, fallback: Path | None) -> dict:
             load_design(overrides=county[DESIGN])
         except (ValueError, TypeError) as exc:
             raise CountyFileError(f"{path}：{DESIGN} {exc}") from None
-    loaded = {**county, RURAL_INCOME: incomes, PREVIOUS_RATIO: ratios}
+    loaded = {**county, RURAL_INCOME: incomes, PREVIOUS_RATIO: ratios, EVALUATION_DATE: dates}
     return {**loaded, "targets": targets} if "targets" in county else loaded
 
 

@@ -37,6 +37,11 @@ class Criterion:
     def departments(self) -> tuple[str, ...]:
         return (self.department, *self.co_departments)
 
+    def rectify_by(self, evaluation_date: dt.date) -> dt.date:
+        """整改台账: the date an open item of this criterion is due — the evaluation date less the catalogue's
+        rectify_days_before_evaluation (0 when the criterion gives none)."""
+        return evaluation_date - dt.timedelta(days=int(self.params.get("rectify_days_before_evaluation", 0)))
+
     def band_of(self, values: Any) -> np.ndarray:
         """The band of hypothetical values of a rate criterion (a sample not yet drawn, a fake county): the
         same lines GX applies to the real data (expectations/suites.py), here for what GX never sees.

@@ -17,9 +17,10 @@ from tasks.dossiers import (
     dossier_count, render_batch_task, render_rollups_task, rendering_report, township_batches, trend_task,
 )
 from tasks.feedback import feedback_task
-from tasks.history import changes_task, previous_task, record_week_task
+from tasks.history import changes_task, previous_ledger_task, previous_task, record_ledger_task, record_week_task
 from tasks.index_page import index_page_task
 from tasks.ingest import ingest_task
+from tasks.ledger import ledger_task, order_problems_task, write_ledger_task
 from tasks.outliers import outliers_task
 from tasks.outbox import deliver_task, failure_hook, outbox_task
 from tasks.progress import start_progress_task
@@ -80,8 +81,12 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
                                          unmapped(progress), unmapped(total_task(batches)))
         writing.append(dossiers)
         problems = problem_list_task(readiness, frames["projects"], config.profile)
+        ledger = ledger_task(previous_ledger_task(history, config.profile.name, week), problems, issues, frames,
+                             ingest.headers, ingest.submissions, config.profile, week, config.as_of, config.evaluation_date)
+        problems = order_problems_task(problems, ledger)  # overdue items first
+        write_ledger_task(stage, ledger, run, config.townships, config.villages)
         rollups_rendered = render_rollups_task(readiness, ingest.submissions, issues, simulation, problems, stage,
-                                               config.profile.name, run, processes, config.rollups)
+                                               config.profile.name, run, processes, config.rollups, ledger)
         rendering = report_task(dossiers, rollups_rendered)
         write_rendering_task(stage, rendering)
         index_page_task(stage, readiness, rollups, problems, rendering, run, config.profile.name)
@@ -90,6 +95,8 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
             outbox_task(stage, config, run, rendering, problems, readiness.villages, issues)
         published = publish_task(stage, config.out_dir, config.folder)
         record_week_task(history, config.profile.name, week, readiness)  # after publishing: a failed run leaves no history
+        if config.rollups == "county":  # an inspection shows the ledger, never advances it
+            record_ledger_task(history, config.profile.name, week, ledger)
         prune_task(config.out_dir, config.settings.document_store_days, wait_for=[published])
         artifacts_task(week, rollups["readiness/townships.csv"], changes, last_villages is not None, published, rendering)
         if mailing:

@@ -6,7 +6,8 @@ not a department of the catalogue, to the department of the criterion the projec
 so that a department reads its most urgent work first: key villages with no project at all where the criterion
 asks for that (V-POWER), items nobody owns yet, then those that alone keep a
 village from 合格, then the rest of the veto failures (fewest other blockers first), then the others; key
-villages first within each.
+villages first within each. Once the rectification ledger is known (tasks/ledger.py), overdue items move
+before all of these (overdue_first).
 """
 from __future__ import annotations
 
@@ -172,6 +173,15 @@ def villages_turned_by(items: pd.DataFrame, blockers: pd.Series) -> list[str]:
     owned = items.groupby("village_code")["code"].agg(set) if len(items) else pd.Series(dtype="object")
     return sorted(code for code, codes in owned.items()
                   if blockers.get(code) and blockers[code] <= codes)
+
+
+def overdue_first(items: pd.DataFrame, overdue: set[tuple[str, str]]) -> pd.DataFrame:
+    """The items with an `overdue` column — (item_id, department) in the rectification ledger's overdue set
+    (deadline passed, not fixed: tasks/ledger.py) — overdue ones first in each department, the list's order
+    otherwise."""
+    out = items.copy()
+    out["overdue"] = [(i, d) in overdue for i, d in zip(out["item_id"], out["department"])]
+    return out.sort_values(["department", "overdue"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
 problem_list_task = stage_task(department_problem_list, name="department-problem-lists")

@@ -115,14 +115,16 @@ def dossier_count(batches: list[list[DocumentJob]]) -> int:
 
 
 def rollup_jobs(readiness: Readiness, submissions: pd.DataFrame, issues: pd.DataFrame, simulation: dict[str, Any],
-                problems: pd.DataFrame, profile: Profile, scope: str = "county") -> list[DocumentJob]:
+                problems: pd.DataFrame, profile: Profile, scope: str = "county",
+                ledger: pd.DataFrame | None = None) -> list[DocumentJob]:
     """The county summary, one summary per township and one problem list per department (scope "county");
     only the township summaries ("townships"); nothing ("none"), see RunConfig.rollups."""
     if scope == "none":
         return []
     jobs = [DocumentJob(COUNTY, COUNTY_SUMMARY, {
         "villages": readiness.villages, "households": readiness.households,
-        "village_criteria": readiness.village_criteria, "submissions": submissions, "simulation": simulation})]
+        "village_criteria": readiness.village_criteria, "submissions": submissions, "simulation": simulation,
+        **_ledger_slice(ledger, None, None)})]
     households, no_households = _by(readiness.households, "township_code")
     issues_by, no_issues = _by(issues, "township_code")
     submissions_by, no_submissions = _by(submissions, "township_code")
@@ -131,7 +133,8 @@ def rollup_jobs(readiness: Readiness, submissions: pd.DataFrame, issues: pd.Data
         jobs.append(DocumentJob(TOWNSHIP, township_summary_path(code, name), {
             "villages": villages, "households": households.get(code, no_households),
             "village_criteria": criteria[criteria["village_code"].isin(villages["village_code"])],
-            "submissions": submissions_by.get(code, no_submissions), "issues": issues_by.get(code, no_issues)}))
+            "submissions": submissions_by.get(code, no_submissions), "issues": issues_by.get(code, no_issues),
+            **_ledger_slice(ledger, "township_code", code)}))
     if scope == "townships":
         return jobs[1:]
     blockers = village_blockers(readiness.villages, profile)
@@ -147,8 +150,15 @@ def rollup_jobs(readiness: Readiness, submissions: pd.DataFrame, issues: pd.Data
             **({"villages": readiness.villages} if wants_villages else {}),
             "households": readiness.households[readiness.households["village_code"].isin(set(items["village_code"]))]
             if len(items) else readiness.households.iloc[0:0],
-            "turned": villages_turned_by(items, blockers)}))
+            "turned": villages_turned_by(items, blockers), **_ledger_slice(ledger, "department", department)}))
     return jobs
+
+
+def _ledger_slice(ledger: pd.DataFrame | None, column: str | None, value: str | None) -> dict[str, pd.DataFrame]:
+    """The rectification ledger's rows a roll-up shows (tasks/ledger.py); nothing when the run has none."""
+    if ledger is None:
+        return {}
+    return {"ledger": ledger if column is None else ledger[ledger[column] == value]}
 
 
 # ------------------------------------------------------------------------------------------------ rendering
@@ -256,12 +266,12 @@ def _views() -> dict[str, tuple[Any, str, Any]]:
     """Per kind of document: view-model builder, template and spreadsheet builder (or None)."""
     from tasks.attachments import department_attachment, village_attachment
     from tasks.render import pdf
-    from tasks.render.rollup_views import department_list_context, township_summary_context
-    from tasks.render.view_models import county_summary_context, village_dossier_context
+    from tasks.render.rollup_views import county_summary_with_ledger, department_list_context, township_summary_context
+    from tasks.render.view_models import village_dossier_context
 
     return {
         VILLAGE: (village_dossier_context, pdf.VILLAGE_DOSSIER, village_attachment),
-        COUNTY: (county_summary_context, pdf.COUNTY_SUMMARY, None),
+        COUNTY: (county_summary_with_ledger, pdf.COUNTY_SUMMARY, None),
         TOWNSHIP: (township_summary_context, pdf.TOWNSHIP_SUMMARY, None),
         DEPARTMENT: (department_list_context, pdf.DEPARTMENT_LIST, department_attachment),
     }
@@ -368,10 +378,10 @@ def _linked(store: DocumentStore, job: DocumentJob, key: str, stage: Path, resul
 
 def render_rollups(readiness: Readiness, submissions: pd.DataFrame, issues: pd.DataFrame, simulation: dict[str, Any],
                    problems: pd.DataFrame, stage: Path, profile_name: str, run: dict[str, Any],
-                   processes: int, scope: str = "county") -> list[Rendered]:
+                   processes: int, scope: str = "county", ledger: pd.DataFrame | None = None) -> list[Rendered]:
     """County summary, township summaries and department problem lists (as far as `scope` goes), in the
     shared worker pool."""
-    jobs = rollup_jobs(readiness, submissions, issues, simulation, problems, load_profile(profile_name), scope)
+    jobs = rollup_jobs(readiness, submissions, issues, simulation, problems, load_profile(profile_name), scope, ledger)
     return render_jobs(jobs, stage, profile_name, run, processes)
 
 

@@ -2,7 +2,7 @@
 
 A rerun of a week replaces that week's rows of the villages it covered (an inspection run for one township
 updates that township only); nothing is ever duplicated. Files: history/<profile>/<week>/villages.parquet
-and households.parquet.
+and households.parquet, and the county run's rectification ledger, ledger.parquet.
 """
 from __future__ import annotations
 
@@ -109,6 +109,39 @@ def changes_since(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.Da
     return pd.DataFrame(rows, columns=columns)
 
 
+LEDGER_FILE = "ledger.parquet"
+
+
+def record_ledger(history_dir: Path, profile: str, week: str, ledger: pd.DataFrame) -> Path:
+    """Store the week's rectification ledger (tasks/ledger.py) whole, replacing an earlier run's of the same
+    week. Only a county run records it: an inspection reads it and never advances it."""
+    path = history_dir / profile / week / LEDGER_FILE
+    with exclusive(path.parent.parent / ".history.lock"):
+        write_atomic(path, ledger.to_parquet(index=False))
+    return path
+
+
+def previous_ledger(history_dir: Path, profile: str, week: str) -> pd.DataFrame | None:
+    """The ledger of the newest recorded week before `week` (None when no earlier week has one): this week's
+    ledger is always computed from it, so a rerun of a week gives the same ledger."""
+    folder = history_dir / profile
+    if not folder.is_dir():
+        return None
+    earlier = sorted((p.name for p in folder.iterdir() if (p / LEDGER_FILE).exists() and _is_week(p.name)
+                      and parse_week(p.name) < parse_week(week)), key=parse_week)
+    return pd.read_parquet(folder / earlier[-1] / LEDGER_FILE) if earlier else None
+
+
+def _is_week(name: str) -> bool:
+    try:
+        parse_week(name)
+    except ValueError:
+        return False
+    return True
+
+
 previous_task = stage_task(previous_figures, name="previous-week")
 changes_task = stage_task(changes_since, name="changes-since-last-week")
 record_week_task = stage_task(record_week, name="record-history", retries=2, retry_delay_seconds=1)
+previous_ledger_task = stage_task(previous_ledger, name="previous-ledger")
+record_ledger_task = stage_task(record_ledger, name="record-ledger", retries=2, retry_delay_seconds=1)

@@ -10,6 +10,7 @@ and every expected issue in the manifest. See manifest.py for the manifest's sha
 """
 from __future__ import annotations
 
+import datetime as dt
 import csv
 import json
 import multiprocessing as mp
@@ -105,6 +106,9 @@ def generate_demo(out: Path, seed: int = 2016, small: bool = False, processes: i
 # earns about 4,500 元 per person, a ratio a little above the one given for last year.
 DEMO_RURAL_INCOME = {2016: 8500, 2017: 9300}
 DEMO_PREVIOUS_INCOME_RATIO = {2016: 0.5, 2017: 0.45}
+# The evaluation day the rectification ledger's deadlines count back from: the year's end, as data/reference/
+# (the speech of 2016-09-26: 年终第三方评估, 决战最后不到100天).
+DEMO_EVALUATION_DATE = {2016: dt.date(2016, 12, 31), 2017: dt.date(2017, 12, 31)}
 
 
 def _write_reference(out: Path, county: County) -> None:
@@ -123,7 +127,8 @@ def _write_reference(out: Path, county: County) -> None:
             writer.writerow([v.code, v.name, v.township_code, names[v.township_code], "是" if v.key else "否"])
     county_facts = {"county_name": "旬阳县", "county_code": "610928", "targets": {year: dict(county.layout.targets) for year in DEMO_RURAL_INCOME},
                      # V-INCOME-GROWTH inputs by profile year: demo values (docs/decisions.md), not statistics
-                     "rural_income": dict(DEMO_RURAL_INCOME), "previous_income_ratio": dict(DEMO_PREVIOUS_INCOME_RATIO)}
+                     "rural_income": dict(DEMO_RURAL_INCOME), "previous_income_ratio": dict(DEMO_PREVIOUS_INCOME_RATIO),
+                     "evaluation_date": dict(DEMO_EVALUATION_DATE)}
     (ref / "county.yaml").write_text(yaml.safe_dump(county_facts, allow_unicode=True, sort_keys=True), encoding="utf-8")
     _write_contacts(ref / "contacts.csv", county.townships)
 

@@ -18,13 +18,15 @@ from tasks.render.evaluators_view import POWER, WATER, water_backlog, water_vill
 from tasks.render.paths import attachment_name, department_list_path
 from tasks.render.village_sections import OWNER_FIELDS, township_submission
 from tasks.render.view_models import (
-    criteria_legend, criteria_overview, document_furniture, grade_cards, progress_toward, ranked_villages,
-    source_numbers, unknown_note, unknown_summary, wrong_exit_split,
+    county_summary_context, criteria_legend, criteria_overview, document_furniture, grade_cards, progress_toward,
+    ranked_villages, source_numbers, unknown_note, unknown_summary, wrong_exit_split,
 )
+from tasks.ledger import FIXED, NEW, OPEN_STATUSES, REOPENED, closure, rate_text
 
 MAX_DEPARTMENT_ROWS = 50
 MAX_NAMED_VILLAGES = 12
 MISSING_OWNER = f"✘ {NOT_NAMED}"
+OVERDUE_MARK = "【逾期】"
 
 
 # ------------------------------------------------------------------------------------------- township
@@ -37,9 +39,11 @@ def township_summary_context(
     run: Mapping[str, Any],
     submissions: pd.DataFrame | None = None,
     issues: pd.DataFrame | None = None,
+    ledger: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """One township's summary: villages by grade, key villages and exit households ready, every village worst
-    first, the criteria failing most, this week's submission and the data problems per village."""
+    first, the criteria failing most, this week's submission and the data problems per village, and its
+    rectification ledger's closure (its overdue items named)."""
     first = villages.iloc[0] if len(villages) else {}
     code, name = clean_text(first.get("township_code")), clean_text(first.get("township_name"))
     as_of = as_date(run["as_of"])
@@ -76,6 +80,7 @@ def township_summary_context(
         "submission": township_submission(submissions if submissions is not None else pd.DataFrame(), code),
         "issues": {"total": len(issues), "errors": int((issues["severity"] == "error").sum()) if len(issues) else 0,
                    "villages": len(per_village)},
+        "ledger": ledger_closure(ledger, "township"),
     }
 
 
@@ -124,11 +129,12 @@ def department_item_rows(profile: Profile, items: pd.DataFrame,
             "key_village": "重点村" if as_flag(item["is_key_village"]) else "",
             "grade": clean_text(item["grade"]),
             "grade_symbol": GRADE_SYMBOL.get(clean_text(item["grade"]), ""),
-            "problem": _problem(profile, item, villages),
+            "problem": (OVERDUE_MARK if item.get("overdue", False) else "") + _problem(profile, item, villages),
             "veto_mark": VETO_MARK if item["veto"] else "",
             "impact": _impact(item),
             "decisive": bool(item["decisive"]),
             "owner_missing": bool(item["owner_missing"]),
+            "overdue": bool(item.get("overdue", False)),
             "lead": clean_text(item["lead"], MISSING_OWNER),
             "responsible": clean_text(item["responsible_person"], MISSING_OWNER),
         }
@@ -166,6 +172,7 @@ def department_list_context(
     households: pd.DataFrame | None = None,
     turned: list[str] | None = None,
     villages: pd.DataFrame | None = None,
+    ledger: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """One department's problem list: what it owns, the fixes that turn most villages, every item (the worst
     MAX_DEPARTMENT_ROWS printed, all in the spreadsheet), households behind its household criteria."""
@@ -213,4 +220,50 @@ def department_list_context(
         "more": max(0, len(rows) - MAX_DEPARTMENT_ROWS),
         "complete": rows,
         "households": _households_of(profile, department, items, households if households is not None else pd.DataFrame()),
+        "ledger": ledger_closure(ledger, "department"),
     }
+
+
+# -------------------------------------------------------------------------------- rectification ledger
+
+MAX_OVERDUE_NAMED = 5
+
+
+def ledger_closure(ledger: pd.DataFrame | None, scope: str) -> dict[str, Any] | None:
+    """The ledger section of a roll-up (report_templates/_ledger_closure.html.j2): items ever seen, fixed (the
+    closure rate), open, new and reopened this week, overdue; a township names its first overdue items, the
+    county has the closure tables by department and by township (the accountability view). None without a
+    ledger (an inspection of villages, a test that gives none) or without an item here."""
+    if ledger is None or not len(ledger):
+        return None
+    status = ledger["status"]
+    fixed = int((status == FIXED).sum())
+    out: dict[str, Any] = {
+        "scope": scope, "items": len(ledger), "fixed": fixed, "rate": rate_text(fixed, len(ledger)),
+        "open": int(status.isin(OPEN_STATUSES).sum()), "new": int((status == NEW).sum()),
+        "reopened": int((status == REOPENED).sum()), "overdue": int(ledger["overdue"].astype(bool).sum()),
+        "since": min(ledger["first_seen"]),
+    }
+    if scope == "township":
+        overdue = ledger[ledger["overdue"].astype(bool)]
+        out["overdue_rows"] = [
+            {"department": clean_text(r["department"]), "village": clean_text(r["village_name"]),
+             "problem": clean_text(r["problem"]), "deadline": format_date(r["deadline"]), "weeks": int(r["weeks_open"])}
+            for r in overdue.sort_values(["deadline", "item_id"]).head(MAX_OVERDUE_NAMED).to_dict("records")]
+        out["overdue_more"] = max(0, len(overdue) - MAX_OVERDUE_NAMED)
+    if scope == "county":
+        out["departments"] = _closure_rows(ledger, "department")
+        out["townships"] = _closure_rows(ledger, "township_name")
+    return out
+
+
+def _closure_rows(ledger: pd.DataFrame, by: str) -> list[dict[str, Any]]:
+    return [{"name": clean_text(r[by]), "items": int(r["items"]), "open": int(r["open"]), "fixed": int(r["fixed"]),
+             "reopened": int(r["reopened"]), "overdue": int(r["overdue"]), "rate": rate_text(int(r["fixed"]), int(r["items"]))}
+            for r in closure(ledger, by).to_dict("records")]
+
+
+def county_summary_with_ledger(profile: Profile, run: Mapping[str, Any], ledger: pd.DataFrame | None = None,
+                               **inputs: Any) -> dict[str, Any]:
+    """The county summary's view model (view_models.county_summary_context) with the ledger's closure tables."""
+    return {**county_summary_context(profile, run=run, **inputs), "ledger": ledger_closure(ledger, "county")}
