@@ -119,7 +119,8 @@ def opendocument_type(head: bytes) -> str:
     if head[30:30 + name_length] != b"mimetype":
         return ""
     start = 30 + name_length + extra_length
-    content = head[start:start + 100].split(b"\n")[0]
+    size = int.from_bytes(head[18:22], "little")  # stored: compressed size = size; 0 when in a data descriptor
+    content = head[start:start + size] if size else head[start:start + 100].split(b"PK\x03\x04")[0]
     return content.decode("ascii", "replace") if content.startswith(ODF_MIMETYPE) else ""
 
 

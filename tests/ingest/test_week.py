@@ -183,7 +183,7 @@ def test_every_received_file_is_archived_and_listed_whatever_its_format(inbox, t
         assert rows.loc[path.name, "township_code"] == code
         assert "另存为 .xlsx 后重新报送" in rows.loc[path.name, "reason"]
         assert ".xls、.et" in rows.loc[path.name, "reason"] and ".csv" in rows.loc[path.name, "reason"]  # what is accepted
-    assert "OpenDocument" in rows.loc["610928104_双河镇_2016-W39.ods", "reason"]
+    assert "OpenDocument 表格（.ods）" in rows.loc["610928104_双河镇_2016-W39.ods", "reason"]
     assert "OpenDocument" in rows.loc["610928105_小河镇_2016-W39.xlsx", "reason"]  # not "corrupt", not "same format"
     assert "损坏" not in rows.loc["610928105_小河镇_2016-W39.xlsx", "reason"]
     assert "PDF" in rows.loc["610928106_赵湾镇_2016-W39.pdf", "reason"]
