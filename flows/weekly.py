@@ -81,7 +81,7 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
                                                config.profile.name, run, processes, config.rollups)
         rendering = report_task(dossiers, rollups_rendered)
         write_rendering_task(stage, rendering)
-        index_page_task(stage, readiness, rollups, problems, rendering, run, config.profile.name)
+        index_page_task(stage, readiness, rollups, problems, rendering, run, config.profile.name, ingest.submissions)
         published = publish_task(stage, config.out_dir, config.folder)
         record_week_task(history, config.profile.name, week, readiness)  # after publishing: a failed run leaves no history
         prune_task(config.out_dir, config.settings.document_store_days, wait_for=[published])
