@@ -311,3 +311,19 @@ def test_county_summary_title_copies_out_without_inserted_spaces(tmp_path):
 def test_no_stylesheet_spaces_letters_out():
     for sheet in (*TEMPLATES_DIR.glob("*.css"), *TEMPLATES_DIR.glob("*.j2")):
         assert "letter-spacing" not in re.sub(r"/\*.*?\*/", "", sheet.read_text(encoding="utf-8"), flags=re.S), sheet
+
+
+def assert_tagged(data: bytes) -> None:
+    root = PdfReader(io.BytesIO(data)).trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] == True  # noqa: E712  (a pypdf BooleanObject)
+    tree = root["/StructTreeRoot"].get_object()
+    kids = tree["/K"]
+    kids = kids if isinstance(kids, list) else [kids]
+    assert kids and root["/Lang"] == "zh-CN"
+
+
+def test_dossier_and_county_summary_are_tagged_pdfs(dossier):
+    """Tagged (issue 15): a structure tree and /MarkInfo /Marked true, the document's language zh-CN."""
+    assert_tagged(dossier)
+    assert_tagged(render_county_summary(PROFILE, COUNTY["villages"], COUNTY["households"],
+                                        COUNTY["village_criteria"], RUN))
