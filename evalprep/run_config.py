@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib.util
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -361,16 +363,38 @@ def resolve_run(inbox: str | None, week: str | None, out: str | None = None, pro
     )
 
 
+SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"  # https://reproducible-builds.org/specs/source-date-epoch/
+
+
+def generation_date(timezone: str, environ: Mapping[str, str] | None = None) -> dt.date:
+    """The calendar day a run makes its documents (生成于), in the county's time zone: today, or the day of
+    SOURCE_DATE_EPOCH (seconds since 1970, UTC) when it is set, so tests and reproducible builds pin it."""
+    from zoneinfo import ZoneInfo
+
+    environ = os.environ if environ is None else environ
+    epoch = (environ.get(SOURCE_DATE_EPOCH) or "").strip()
+    if epoch:
+        try:
+            instant = dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise InputError(f"环境变量 {SOURCE_DATE_EPOCH} 应为整数秒数（如 1475467200），现为 {epoch!r}") from None
+    else:
+        instant = dt.datetime.now(dt.timezone.utc)
+    return instant.astimezone(ZoneInfo(timezone)).date()
+
+
 def run_metadata(config: RunConfig, submissions: pd.DataFrame) -> dict:
     """What every document prints about its run; the run id derives from the inputs, so the same
-    inputs give the same documents, byte for byte."""
+    inputs give the same documents, byte for byte. The generation date (生成于) is taken once here, the
+    calendar day of the run (generation_date); it is not part of a document's store key, so a document
+    reused from the store keeps the date it was made (tasks/document_store.py)."""
     used = sorted(submissions.loc[submissions["used"], "sha256"]) if len(submissions) else []
     identity = "|".join([config.week, config.profile.name, config.as_of.isoformat(), *used])
     return {
         "county": config.county.get("county_name", config.settings.county_name),
         "week": config.week,
         "as_of": config.as_of,
-        "generated_on": config.as_of,
+        "generated_on": generation_date(config.settings.timezone),
         "run_id": hashlib.sha256(identity.encode("utf-8")).hexdigest()[:12],
         "profile": config.profile.name,
         "targets": config.targets,

@@ -89,7 +89,7 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
                                                config.profile.name, run, processes, config.rollups, ledger)
         rendering = report_task(dossiers, rollups_rendered)
         write_rendering_task(stage, rendering)
-        index_page_task(stage, readiness, rollups, problems, rendering, run, config.profile.name)
+        index_page_task(stage, readiness, rollups, problems, rendering, run, config.profile.name, ingest.submissions)
         mailing = config.rollups == "county"  # an inspection's lists are partial: only a county run mails them
         if mailing:  # the .eml files are staged and published with the week; sent after publishing
             outbox_task(stage, config, run, rendering, problems, readiness.villages, issues)

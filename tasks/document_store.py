@@ -26,7 +26,9 @@ STORE_FOLDER = ".document-store"
 RENDERER_SOURCES = (TEMPLATES_DIR, PROJECT_ROOT / "tasks" / "render", PROJECT_ROOT / "tasks" / "attachments.py",
                     PROJECT_ROOT / "tasks" / "departments.py", PROJECT_ROOT / "expectations" / "catalogue.yaml",
                     PROJECT_ROOT / "expectations" / "catalogue.py")
-RUN_FIELDS_NOT_PRINTED = ("run_id",)  # the run id changes with any township's resubmission
+# Run facts left out of the key: the run id changes with any township's resubmission; the generation date
+# (生成于) with the calendar day, so a document reused from the store keeps the date it was made.
+RUN_FIELDS_NOT_PRINTED = ("run_id", "generated_on")
 
 
 @cache

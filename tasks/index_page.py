@@ -1,10 +1,13 @@
 """index.html at the root of a run folder: the county scoreboard, linking every PDF, spreadsheet and table.
 
+First on the page, what the office looks for first: the townships whose submission this week is missing, late or
+was rejected, each with its status in words and a link to its township summary when there is one.
 Links are relative (the folder can be copied or zipped as a whole) and point only at files that exist in the
 run folder; a document that failed to render is shown as such. No personal data is printed at all.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -53,15 +56,67 @@ def _link(path: str, files: set[str], failed: set[str]) -> dict[str, str]:
     return {"href": "", "state": FAILED if path in failed else NOT_IN_RUN}
 
 
+MISSING_WORD, REJECTED_WORD, LATE_WORD = "本周未报送", "被退回", "逾期报送"
+ALERT_ORDER = (MISSING_WORD, REJECTED_WORD, LATE_WORD)
+REASON_CHARS = 40  # "the reason in a few words": the first clause of the rejection reason, at most this long
+
+
+def short_reason(reason: Any) -> str:
+    """The first clause of a rejection reason (what was wrong, without the how-to), at most REASON_CHARS."""
+    text = clean_text(reason)
+    for stop in ("；", "。", ";"):
+        text = text.split(stop, 1)[0]
+    text = text.strip("，, ")
+    return text if len(text) <= REASON_CHARS else text[:REASON_CHARS - 1] + "…"
+
+
+def _moment(value: Any) -> str:
+    """2016-10-03T14:05:00+08:00 → 10月3日 14:05 (the office's clock, as received_at and deadline are written)."""
+    text = clean_text(value)
+    try:
+        at = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text or "—"
+    return f"{at.month}月{at.day}日 {at:%H:%M}"
+
+
+def submission_alerts(submissions: pd.DataFrame) -> list[dict[str, Any]]:
+    """One line per township this week's submission is missing, rejected or late (submissions.csv's rows):
+    本周未报送 when nothing came; 被退回 when its newest file was rejected (with the reason, and whether an
+    earlier accepted file of the week is used instead); 逾期报送 when the file used came after the deadline.
+    Most urgent first (missing, rejected, late), then by township code."""
+    alerts = []
+    for code, group in submissions.groupby("township_code", sort=True):
+        used = group[group["used"].map(as_flag).astype(bool)]
+        files = group[group["status"] != "missing"]
+        name = clean_text(group["township_name"].iloc[0]) or clean_text(code)
+        words, details = [], []
+        if not len(files):
+            words.append(MISSING_WORD)
+            details.append("本周未收到报表")
+        elif files.iloc[-1]["status"] == "rejected":
+            words.append(REJECTED_WORD)
+            details.append(short_reason(files.iloc[-1]["reason"]) or "无法读取")
+            details.append("沿用本周较早的报表" if len(used) else "本周没有可用的报表")
+        if len(used) and not as_flag(used.iloc[-1]["on_time"]):
+            words.append(LATE_WORD)
+            details.append(f"{_moment(used.iloc[-1]['received_at'])} 收到（截止 {_moment(used.iloc[-1]['deadline'])}）")
+        if words:
+            alerts.append({"code": clean_text(code), "name": name or "（未能识别乡镇）", "status": "、".join(words),
+                           "reason": "；".join(details), "rank": ALERT_ORDER.index(words[0])})
+    return sorted(alerts, key=lambda a: (a["rank"], a["code"] == "", a["code"]))
+
+
 def _share(done: int, target: int) -> str:
     return format_pct(done / target) if target else "—"
 
 
 def index_page_context(profile: Profile, run: Mapping[str, Any], villages: pd.DataFrame, townships: pd.DataFrame,
                        county: pd.DataFrame, problems: pd.DataFrame, files: Sequence[str],
-                       rendering: pd.DataFrame | None = None) -> dict[str, Any]:
+                       rendering: pd.DataFrame | None = None,
+                       submissions: pd.DataFrame | None = None) -> dict[str, Any]:
     """The scoreboard and every link of the index page, from the readiness roll-ups, the run's files and the
-    rendering report (documents that failed)."""
+    rendering report (documents that failed); with the week's submissions, the box of townships to chase."""
     present = set(files)
     failed = set(rendering.loc[~rendering["ok"].astype(bool), "path"]) if rendering is not None and len(rendering) else set()
     linked: set[str] = {INDEX_PAGE}
@@ -112,6 +167,14 @@ def index_page_context(profile: Profile, run: Mapping[str, Any], villages: pd.Da
             "pdf": link(path), "xlsx": link(attachment_path(path)),
         })
     county_link = link(COUNTY_SUMMARY)
+    chase = None
+    if submissions is not None:
+        alerts = submission_alerts(submissions)
+        names = dict(zip(townships["township_code"], townships["township_name"]))
+        for alert in alerts:
+            name = names.get(alert["code"])
+            alert["summary"] = link(township_summary_path(alert["code"], name)) if name else _link("", set(), set())
+        chase = {"alerts": alerts, "expected": int(submissions["township_code"].replace("", pd.NA).nunique())}
     tables = [{"path": path, "href": quote(path), "what": FILE_WORDS.get(path, "")}
               for path in files if path not in linked and not path.startswith(PRIVATE_FOLDERS)
               and (path.endswith(TABLE_SUFFIXES) or path in LINKED_JSON)]
@@ -119,6 +182,7 @@ def index_page_context(profile: Profile, run: Mapping[str, Any], villages: pd.Da
     return {
         "title": f"{run['county']}脱贫退出迎评 · {run['week']}",
         "run": {"county": run["county"], "week": run["week"], "as_of": format_date(as_of), "run_id": run["run_id"],
+                "generated_on": format_date(run.get("generated_on")),
                 "profile": profile.label, "evaluation_date": format_date(profile.evaluation_date),
                 "days_left": (profile.evaluation_date - as_of).days},
         "grades": grades,
@@ -127,6 +191,7 @@ def index_page_context(profile: Profile, run: Mapping[str, Any], villages: pd.Da
         "exits": {"done": exit_ready, "target": exit_target, "share": _share(exit_ready, exit_target),
                   "year": profile.year},
         "county_summary": county_link,
+        "chase": chase,
         "townships": town_rows,
         "township_sections": town_sections,
         "departments": departments,
@@ -142,11 +207,12 @@ def render_index_page(context: Mapping[str, Any]) -> str:
 
 
 def write_index_page(stage: Path, readiness: Readiness, rollups: Mapping[str, pd.DataFrame], problems: pd.DataFrame,
-                     rendering: pd.DataFrame | None, run: Mapping[str, Any], profile_name: str) -> Path:
+                     rendering: pd.DataFrame | None, run: Mapping[str, Any], profile_name: str,
+                     submissions: pd.DataFrame | None = None) -> Path:
     """Write index.html into the run folder, linking the files written so far (call it last)."""
     context = index_page_context(load_profile(profile_name), run, readiness.villages,
                                  rollups["readiness/townships.csv"], rollups["readiness/county.csv"], problems,
-                                 run_files(stage), rendering)
+                                 run_files(stage), rendering, submissions)
     path = stage / INDEX_PAGE
     write_atomic(path, render_index_page(context).encode("utf-8"))
     return path

@@ -128,3 +128,54 @@ def test_no_context_key_shadows_a_dict_method(tmp_path, county):
     context = index_page_context(PROFILE, RUN, county["villages"], rollups["readiness/townships.csv"],
                                  rollups["readiness/county.csv"], problems, run_files(stage))
     assert not DICT_ATTRIBUTES & set(_keys(context))
+
+
+CHENGGUAN, SHUHE, SHUANGHE = "610928100", "610928103", "610928104"
+
+
+@pytest.fixture
+def week_with_gaps(tmp_path):
+    """A real ingest of a three-township week: 城关镇 sends nothing, 双河镇's only file is rejected (encrypted),
+    蜀河镇 sends after the Monday 12:00 deadline."""
+    import datetime as dt
+
+    from tests.ingest.test_week import WEEK, drop, ingest
+
+    inbox = tmp_path / "inbox" / WEEK
+    inbox.mkdir(parents=True)
+    drop(inbox, "encrypted.xlsx", "610928104_双河镇_2016-W39.xlsx", dt.datetime(2016, 10, 3, 9))
+    drop(inbox, "610928103_蜀河镇_2016-W39.xlsx", "610928103_蜀河镇_2016-W39.xlsx", dt.datetime(2016, 10, 3, 14, 5))
+    return ingest(inbox, tmp_path, townships=(CHENGGUAN, SHUHE, SHUANGHE)).submissions
+
+
+def test_townships_missing_rejected_or_late_come_first_with_their_status_and_summary(tmp_path, county, week_with_gaps):
+    submissions = week_with_gaps
+    county["villages"] = county["villages"].assign(township_code=SHUHE, township_name="蜀河镇")
+    stage, readiness, rollups, problems = run_folder(tmp_path / "run", county)
+    html = write_index_page(stage, readiness, rollups, problems, None, RUN, PROFILE.name,
+                            submissions).read_text(encoding="utf-8")
+    root = tinyhtml5.parse(html, namespace_html_elements=False)
+    body = root.find("body")
+    first = next(el for el in body if el.tag == "section")
+    assert first.get("id") == "submissions"                             # before the scoreboard
+    rows = [["".join(td.itertext()).strip() for td in tr.iter("td")] for tr in first.iter("tr")][1:]
+    assert [r[0] for r in rows] == ["城关镇", "双河镇", "蜀河镇"]          # missing, rejected, late
+    assert [r[1] for r in rows] == ["✘ 本周未报送", "✘ 被退回", "✘ 逾期报送"]
+    assert rows[0][2] == "本周未收到报表"
+    assert "密码" in rows[1][2] and "本周没有可用的报表" in rows[1][2] and len(rows[1][2]) < 80
+    assert rows[2][2] == "10月3日 14:05 收到（截止 10月3日 12:00）"
+    links = [a.get("href") for a in first.iter("a") if not a.get("href").startswith("#")]
+    assert [unquote(h) for h in links] == [township_summary_path(SHUHE, "蜀河镇")]   # only the late one has a summary
+    assert (stage / unquote(links[0])).is_file()
+    assert [r[3] for r in rows[:2]] == ["—", "—"]
+
+
+def test_a_week_everyone_sent_on_time_says_so(tmp_path, county, week_with_gaps):
+    on_time = week_with_gaps[week_with_gaps["township_code"] == SHUHE].assign(on_time=True)
+    readiness = Readiness(county["villages"], county["village_criteria"], county["households"])
+    rollups = readiness_rollups(readiness, PROFILE.year, RUN["targets"])
+    context = index_page_context(PROFILE, RUN, county["villages"], rollups["readiness/townships.csv"],
+                                 rollups["readiness/county.csv"], department_problem_list(readiness, county["projects"], PROFILE),
+                                 [], None, on_time)
+    assert context["chase"] == {"alerts": [], "expected": 1}
+    assert "1 个乡镇均已按时报送" in render_index_page(context)

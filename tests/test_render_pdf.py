@@ -281,3 +281,49 @@ def test_every_character_written_in_templates_and_view_models_has_a_glyph():
                                                                          village_sections))]
     missing = {ch for path in sources for ch in path.read_text(encoding="utf-8") if ord(ch) > 127 and ord(ch) not in covered}
     assert not missing, f"characters without a glyph (tofu): {sorted(missing)}"
+
+
+def plain_text(data: bytes, tmp_path) -> list[str]:
+    """pdftotext's reading-order text (what a copy from a PDF viewer gives), one line each."""
+    path = tmp_path / "copied.pdf"
+    path.write_bytes(data)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return [line.strip() for line in text.splitlines()]
+
+
+def test_village_name_band_and_headings_copy_out_without_inserted_spaces(dossier, tmp_path):
+    """Letter-spacing made the cover title copy out as "东 坡村" (issue 15)."""
+    lines = plain_text(dossier, tmp_path)
+    village = village_frames(COUNTY, CODE)["village"]["village_name"]
+    assert village in lines                                    # the cover's title, alone on its line, intact
+    assert f"{RUN['county']} · 脱贫退出第三方评估迎评准备" in lines
+    for title in ("一、指标达标情况", "二、第三方评估视角", "四、住房保障", "六、数据质量", "七、变化趋势"):
+        assert title in lines
+
+
+def test_county_summary_title_copies_out_without_inserted_spaces(tmp_path):
+    data = render_county_summary(PROFILE, COUNTY["villages"], COUNTY["households"], COUNTY["village_criteria"], RUN)
+    lines = plain_text(data, tmp_path)
+    assert f"{RUN['county']}脱贫退出迎评汇总" in lines
+    assert f"{RUN['county']} · 脱贫退出第三方评估迎评准备" in lines
+
+
+def test_no_stylesheet_spaces_letters_out():
+    for sheet in (*TEMPLATES_DIR.glob("*.css"), *TEMPLATES_DIR.glob("*.j2")):
+        assert "letter-spacing" not in re.sub(r"/\*.*?\*/", "", sheet.read_text(encoding="utf-8"), flags=re.S), sheet
+
+
+def assert_tagged(data: bytes) -> None:
+    root = PdfReader(io.BytesIO(data)).trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] == True  # noqa: E712  (a pypdf BooleanObject)
+    tree = root["/StructTreeRoot"].get_object()
+    kids = tree["/K"]
+    kids = kids if isinstance(kids, list) else [kids]
+    assert kids and root["/Lang"] == "zh-CN"
+
+
+def test_dossier_and_county_summary_are_tagged_pdfs(dossier):
+    """Tagged (issue 15): a structure tree and /MarkInfo /Marked true, the document's language zh-CN."""
+    assert_tagged(dossier)
+    assert_tagged(render_county_summary(PROFILE, COUNTY["villages"], COUNTY["households"],
+                                        COUNTY["village_criteria"], RUN))
