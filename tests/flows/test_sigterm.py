@@ -75,7 +75,9 @@ def test_sigterm_during_rendering_stops_the_run_and_publishes_nothing(small_coun
         assert proc.poll() is None and workers, f"no render stage seen: {proc.stderr.read().decode()[-3000:]}"
 
         os.kill(proc.pid, signal.SIGTERM)  # the run's process only, as `kill PID` does
+        signalled = time.monotonic()
         _, err = proc.communicate(timeout=60)  # a hang detector, not a speed assertion
+        print(f"stopped {time.monotonic() - signalled:.1f} s after SIGTERM")  # measured, not asserted (-s shows it)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
