@@ -2,6 +2,10 @@
 path as text to copy (never a file:// link a browser will not open); `evalprep serve-files` serves that link."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -9,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from evalprep.settings import PROJECT_ROOT
 from tasks.artifacts import documents_link, documents_path_markdown
 
 
@@ -26,30 +31,46 @@ def test_without_an_address_the_path_is_text_to_copy(tmp_path):
     assert "file://" not in text and "EVALPREP_PUBLIC_URL" in text
 
 
-def _artifact_of_a_flow_run(week: str, folder: Path):
-    from prefect import flow
-    from prefect.artifacts import Artifact
+# a flow run that publishes the documents artifact and prints it, in a process of its own with Prefect's
+# temporary API (as a CLI run has it; the startup timeout is generous for a loaded machine)
+FLOW_RUN = """
+import json, sys
+from pathlib import Path
+from prefect import flow
+from prefect.artifacts import Artifact
+from tasks.artifacts import documents_artifact
 
-    from tasks.artifacts import documents_artifact
+@flow
+def publish() -> None:
+    documents_artifact(sys.argv[1], Path(sys.argv[2]))
 
-    @flow
-    def publish() -> None:
-        documents_artifact(week, folder)
+publish()
+artifact = Artifact.get("run-documents")
+print(json.dumps({"type": artifact.type, "data": artifact.data}))
+"""
 
-    publish()
-    return Artifact.get("run-documents")
+
+def _artifact_of_a_flow_run(week: str, folder: Path, tmp_path: Path, public_url: str | None) -> dict:
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_LOGGING_LEVEL": "WARNING",
+           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "600"}
+    env.pop("PREFECT_API_URL", None)
+    env.pop("EVALPREP_PUBLIC_URL", None)
+    if public_url:
+        env["EVALPREP_PUBLIC_URL"] = public_url
+    done = subprocess.run([sys.executable, "-c", FLOW_RUN, week, str(folder)], env=env, cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.slow
-def test_the_artifact_on_a_flow_run_is_an_http_link_or_the_path(prefect_harness, tmp_path, monkeypatch):
-    monkeypatch.delenv("EVALPREP_PUBLIC_URL", raising=False)
-    artifact = _artifact_of_a_flow_run("2016-W38", tmp_path / "2016-W38")
-    assert artifact.type == "markdown" and str(tmp_path / "2016-W38" / "index.html") in artifact.data
-    assert "file://" not in artifact.data
+def test_the_artifact_on_a_flow_run_is_an_http_link_or_the_path(tmp_path):
+    artifact = _artifact_of_a_flow_run("2016-W38", tmp_path / "2016-W38", tmp_path, None)
+    assert artifact["type"] == "markdown" and str(tmp_path / "2016-W38" / "index.html") in artifact["data"]
+    assert "file://" not in artifact["data"]
 
-    monkeypatch.setenv("EVALPREP_PUBLIC_URL", "http://192.0.2.10:8080")
-    artifact = _artifact_of_a_flow_run("2016-W39", tmp_path / "2016-W39")
-    assert artifact.type == "link" and "http://192.0.2.10:8080/2016-W39/index.html" in artifact.data
+    artifact = _artifact_of_a_flow_run("2016-W39", tmp_path / "2016-W39", tmp_path, "http://192.0.2.10:8080")
+    assert artifact["type"] == "link" and "http://192.0.2.10:8080/2016-W39/index.html" in artifact["data"]
 
 
 def test_serve_files_serves_the_link_and_hides_staging_and_the_store(tmp_path):
