@@ -67,11 +67,11 @@ def _artifact_of_a_flow_run(week: str, folder: Path, tmp_path: Path, public_url:
 def test_the_artifact_on_a_flow_run_is_an_http_link_or_the_path(tmp_path):
     artifact = _artifact_of_a_flow_run("2016-W38", tmp_path / "2016-W38", tmp_path, None)
     assert artifact["type"] == "markdown" and str(tmp_path / "2016-W38" / "index.html") in artifact["data"]
-    assert "file://" not in artifact["data"]
+    assert "file://" not in artifact["data"] and "](" not in artifact["data"]  # no link, the path as text
 
     artifact = _artifact_of_a_flow_run("2016-W39", tmp_path / "2016-W39", tmp_path, "http://192.0.2.10:8080")
-    assert artifact["type"] == "link", artifact
-    assert "http://192.0.2.10:8080/2016-W39/index.html" in artifact["data"]
+    # Prefect stores a link artifact as a markdown link
+    assert "](http://192.0.2.10:8080/2016-W39/index.html)" in artifact["data"], artifact
 
 
 def test_serve_files_serves_the_link_and_hides_staging_and_the_store(tmp_path):
