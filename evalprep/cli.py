@@ -114,6 +114,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve_files(args: argparse.Namespace) -> int:
+    from evalprep.file_server import file_server
+
+    folder = (args.folder or load_settings().out_dir).resolve()
+    with file_server(folder, args.bind, args.port) as server:
+        print(f"输出文件夹 {folder} 已共享：http://{args.bind}:{server.server_address[1]}/（按 Ctrl-C 停止）", flush=True)
+        server.serve_forever()
+    return 0
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from evalprep.blank_template import write_blank_template
 
@@ -222,6 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "每周运行的时间见 EVALPREP_WEEKLY_CRON（时区 EVALPREP_TIMEZONE）")
     serve.set_defaults(func=cmd_serve)
 
+    text = "用 http 共享输出文件夹，供 Prefect 界面里的档案链接打开（配合 EVALPREP_PUBLIC_URL）"
+    files = sub.add_parser("serve-files", help=text, description=text)
+    files.add_argument("--folder", type=Path, metavar="文件夹", help="要共享的文件夹，默认输出文件夹（EVALPREP_OUT）")
+    files.add_argument("--bind", default="127.0.0.1", metavar="地址",
+                       help="监听地址（默认 127.0.0.1 只供本机；办公室其他电脑访问用本机IP或 0.0.0.0）")
+    files.add_argument("--port", type=int, default=8080, metavar="端口", help="监听端口（默认 8080）")
+    files.set_defaults(func=cmd_serve_files)
+
     text = "生成空白的乡镇周报表模板（含下拉列表和填报说明，可直接打印）"
     template = sub.add_parser("template", help=text, description=text)
     template.add_argument("--out", required=True, type=Path, metavar="文件",
@@ -247,7 +265,20 @@ def disk_message(error: OSError, out: Path | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from evalprep import stopping  # SIGTERM / SIGINT: stop within seconds, nothing half-made published
+
     args = build_parser().parse_args(argv)
+    if args.command not in ("serve", "serve-files"):  # serve: Prefect's runner shuts down on its own
+        stopping.install()
+    try:
+        return _main(args)
+    except BaseException:
+        if stopping.requested():
+            stopping.finish()  # clean up, one line, exit 128 + signal
+        raise
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
     except (FileNotFoundError, ValueError) as exc:  # InputError and what the flows raise for bad inputs

@@ -21,6 +21,7 @@ class Settings:
     deadline_time: str = "12:00"  # Asia/Shanghai
     dask_address: str | None = None  # EVALPREP_DASK_ADDRESS: tcp://scheduler:8786, or "local"
     document_store_days: float = 28  # EVALPREP_DOCUMENT_STORE_DAYS: stored documents unused this long are removed
+    public_url: str | None = None  # EVALPREP_PUBLIC_URL: http address where the office serves the output folder
     county_name: str = "旬阳县"
     county_code: str = "610928"
 
@@ -67,6 +68,7 @@ def load_settings() -> Settings:
         deadline_day=int(env.get("EVALPREP_DEADLINE_DAY", "1")),
         deadline_time=env.get("EVALPREP_DEADLINE_TIME", "12:00"),
         document_store_days=float(env.get("EVALPREP_DOCUMENT_STORE_DAYS", "28")),
+        public_url=env.get("EVALPREP_PUBLIC_URL") or None,
     )
 
 

@@ -46,4 +46,4 @@ def deployments() -> list:
 
 def serve_deployments() -> None:
     """Register the deployments with the Prefect API and run their flow runs from this process."""
-    serve(*deployments())
+    serve(*deployments(), pause_on_shutdown=False)  # a stop (reboot, service restart) never pauses the schedule

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from evalprep.redaction import redact_text, redact_value
+from evalprep.settings import load_settings
 from tasks import stage_task
 from tasks.dossiers import rendering_summary
 
@@ -50,9 +52,36 @@ def publish_artifacts(week: str, townships: pd.DataFrame, changes: pd.DataFrame,
                              description="与上周相比的变化")
     create_markdown_artifact(key="documents-this-run", markdown=redact_text(f"# {week} 文档\n\n{rendering_summary(rendering)}"),
                              description="本次新生成、沿用和失败的文档")
-    index = run_folder / "index.html"
-    create_link_artifact(key="run-documents", link=index.resolve().as_uri(), link_text=f"{week} 全部档案（index.html）",
-                         description="本次运行的全部文档")
+    documents_artifact(week, run_folder)
+
+
+def documents_artifact(week: str, run_folder: Path) -> None:
+    """The run's documents on the flow run: an http link when EVALPREP_PUBLIC_URL is set, else the path as text
+    to copy (a file:// link is one a browser does not open from the Prefect UI)."""
+    link = documents_link(run_folder, load_settings().public_url)
+    if link is not None:
+        create_link_artifact(key="run-documents", link=link, link_text=f"{week} 全部档案（index.html）",
+                             description="本次运行的全部文档")
+    else:
+        create_markdown_artifact(key="run-documents", markdown=redact_text(documents_path_markdown(week, run_folder)),
+                                 description="本次运行的全部文档")
+
+
+def documents_link(run_folder: Path, public_url: str | None) -> str | None:
+    """The http address of the run's index.html when the office serves its output folder at `public_url`
+    (EVALPREP_PUBLIC_URL; a run folder is always directly under the output folder), else None: a file://
+    link is one a browser does not open from the Prefect UI."""
+    if not public_url or not public_url.startswith(("http://", "https://")):
+        return None
+    return f"{public_url.rstrip('/')}/{quote(run_folder.name)}/index.html"
+
+
+def documents_path_markdown(week: str, run_folder: Path) -> str:
+    """Without EVALPREP_PUBLIC_URL: where the documents are, as text to copy, and how to get a link instead."""
+    index = run_folder.resolve() / "index.html"
+    return (f"# {week} 全部档案\n\n在本机的文件管理器或浏览器地址栏中粘贴下面的路径打开：\n\n```\n{index}\n```\n\n"
+            "（浏览器不能从 Prefect 界面直接打开本机文件。要在这里显示可点击的链接：用 `evalprep serve-files` "
+            "或办公室的网页服务器共享输出文件夹，并把它的地址设为 EVALPREP_PUBLIC_URL。）\n")
 
 
 artifacts_task = stage_task(publish_artifacts, name="artifacts", prefect_only=True, retries=2, retry_delay_seconds=2)

@@ -17,6 +17,7 @@ from uuid import UUID
 
 import pandas as pd
 
+from evalprep import stopping
 from expectations.catalogue import Profile, load_profile
 from tasks import stage_task
 from tasks.assess import Readiness
@@ -166,8 +167,11 @@ def _ledger_slice(ledger: pd.DataFrame | None, column: str | None, value: str | 
 def _warm_up() -> None:
     """Worker start: import WeasyPrint, check HarfBuzz subsetting, then freeze the heap so garbage
     collection does not rescan it on every dossier (measured ≈ 0.1 s per dossier)."""
+    import signal
+
     from tasks.render.pdf import check_harfbuzz_subset
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the run's process kills us
     check_harfbuzz_subset()
     gc.collect()
     gc.freeze()
@@ -183,6 +187,7 @@ def _give_back_memory() -> None:
 
 
 def _new_pool(processes: int) -> ProcessPoolExecutor:
+    stopping.check()  # a stopped run starts no worker
     return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_warm_up)
 
@@ -257,6 +262,7 @@ def _render_in_pool(todo: list[tuple[DocumentJob, str]], store_root: Path, profi
             fresh.append(Rendered(job.path, job.village_code, False, 0.0, _reason(exc), document_id=key[:12]))
     if unfinished:
         _discard_pool(pool)
+        stopping.check()  # the workers were killed by a stop (evalprep/stopping.py): no retry
         run_logger().warning("渲染进程意外退出（可能是内存不足）：已重建进程池，%d 份未完成的文档逐份重试一次。", len(unfinished))
         fresh += [_retry_alone(job, key, store_root, profile_name, run) for job, key in unfinished]
     return fresh

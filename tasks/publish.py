@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from evalprep import stopping
 from evalprep.files import PART_SUFFIX, write_atomic
 from evalprep.locks import exclusive, open_for_lock, try_exclusive
 from evalprep.redaction import CSV_ENCODING, csv_bytes  # noqa: F401  (CSV_ENCODING re-exported)
@@ -131,7 +132,11 @@ def discarded_on_failure(stage: Path) -> Iterator[list]:
     running: list = []
     try:
         yield running
-    except BaseException:
+    except BaseException as exc:
+        if stopping.is_stop(exc):  # SIGTERM / Ctrl-C: workers killed, staging removed, no waiting for renders
+            stopping.request(getattr(exc, "signal", None) or getattr(exc, "signum", None) or 2)
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
         for futures in running:
             with suppress(BaseException):
                 futures.wait()
@@ -204,11 +209,47 @@ def sweep_stale(out_dir: Path, *roots: Path) -> list[Path]:
     return removed
 
 
+def discard_held() -> list[Path]:
+    """On a stop (evalprep/stopping.py; its render workers are dead by then): remove this process's staging
+    folders, and the temporary `.part` files under the roots it joined (OUT, the archive, the history) when no
+    other live run uses them (the same rule as sweep_stale). Never blocks: a signal handler calls it."""
+    locked = _held_guard.acquire(timeout=2)  # the interrupted main thread may hold it
+    try:
+        held = dict(_held)
+    except RuntimeError:  # changed under us (no lock): the next call takes it
+        held = {}
+    finally:
+        if locked:
+            _held_guard.release()
+    removed: list[Path] = []
+    for key, fd in held.items():
+        path = Path(key)
+        if path.name.startswith(STAGING_PREFIX):
+            if path.exists():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        elif path.name == RUNS_LOCK:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # alone: no other live run's .part is here
+            except OSError:
+                continue
+            for part in sorted(path.parent.rglob(f".*{PART_SUFFIX}")):
+                _remove(part)
+                removed.append(part)
+            with suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_SH)
+    return removed
+
+
+stopping.on_stop(discard_held)
+
+
 def publish_run(stage: Path, out_dir: Path, week: str) -> Path:
     """Swap the staged run in as OUT/<week>, one run at a time; the previous one is removed after the swap.
     Two runs publishing the same folder at the same time: the later one wins whole, never a mix."""
     target = out_dir / week
     with exclusive(out_dir / ".publish.lock"):
+        stopping.check()  # a stopped run publishes nothing
         retired = Path(tempfile.mkdtemp(prefix=f".retired-{week}-", dir=out_dir))
         if target.exists():
             os.replace(target, retired / week)
