@@ -11,7 +11,8 @@ from tasks import stage_task
 from tasks.artifacts import artifacts_task
 from tasks.assess import assess_task
 from tasks.criteria_frames import criteria_frames_task
-from tasks.departments import problem_list_task
+from tasks.answers import dossier_answers, record_answers_task
+from tasks.departments import answered_list_task, problem_list_task
 from tasks.document_store import prune_task
 from tasks.dossiers import (
     dossier_count, render_batch_task, render_rollups_task, rendering_report, township_batches, trend_task,
@@ -19,6 +20,7 @@ from tasks.dossiers import (
 from tasks.history import changes_task, previous_task, record_week_task
 from tasks.index_page import index_page_task
 from tasks.ingest import ingest_task
+from tasks.ingest.department_answers import department_answers_task, read_department_files_task
 from tasks.outliers import outliers_task
 from tasks.progress import start_progress_task
 from tasks.quality_issues import merge_issues_task
@@ -50,6 +52,9 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
     sweep_stale(config.out_dir, config.settings.archive_dir, config.settings.history_dir)
     ingest = ingest_task(config.week_dir, week, config.settings.archive_dir, config.register,
                          config.settings.max_file_bytes, config.townships, config.deadline)
+    county_wide = config.rollups == "county"  # departments' answers: read and recorded by county runs only
+    department_files = read_department_files_task(config.week_dir, week, config.settings.archive_dir,
+                                                  config.settings.max_file_bytes, county_wide)
     frames = criteria_frames_task(ingest.tables, config.as_of, config.profile,
                                   county_rural_income=config.county_rural_income,
                                   previous_income_ratio=config.previous_income_ratio)
@@ -62,21 +67,26 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
     warnings = outliers_task(readiness.households, readiness.villages, last_households, last_villages)
     changes = changes_task(last_villages, readiness.villages)
     simulation = simulate_task(readiness, frames["surveys"], config.profile, ingest.tables["missed"], design=config.design)
+    problems = problem_list_task(readiness, frames["projects"], config.profile)
+    answers = department_answers_task(department_files, problems, history, config.profile, week)
+    problems = answered_list_task(problems, answers.current, config.profile)
     run = metadata_task(config, ingest.submissions)
     stage = staging_task(config.out_dir, config.folder, run["run_id"])
     with discarded_on_failure(stage) as writing:  # a failed run leaves neither its staging folder nor history
         write_tables_task(stage, ingest.submissions, issues, readiness,
-                          {**rollups, "outliers.csv": warnings, "readiness/changes.csv": changes})
+                          {**rollups, "outliers.csv": warnings, "readiness/changes.csv": changes,
+                           **({"departments.csv": answers.files, "department_issues.csv": answers.issues}
+                              if county_wide else {})})
         write_validation_task(stage, validation.results)
         write_json_task(stage / "readiness" / "simulation.json", simulation)
         trend = trend_task(history, config.profile.name, week, readiness)
-        batches = batches_task(readiness, config.villages, frames["projects"], issues, trend, ingest.submissions)
+        batches = batches_task(readiness, config.villages, frames["projects"], issues, trend, ingest.submissions,
+                               dossier_answers(problems))
         processes = config.settings.render_processes
         progress = start_progress_task(batches)
         dossiers = render_batch_task.map(batches, unmapped(stage), config.profile.name, unmapped(run), processes,
                                          unmapped(progress), unmapped(total_task(batches)))
         writing.append(dossiers)
-        problems = problem_list_task(readiness, frames["projects"], config.profile)
         rollups_rendered = render_rollups_task(readiness, ingest.submissions, issues, simulation, problems, stage,
                                                config.profile.name, run, processes, config.rollups)
         rendering = report_task(dossiers, rollups_rendered)
@@ -84,6 +94,8 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
         index_page_task(stage, readiness, rollups, problems, rendering, run, config.profile.name)
         published = publish_task(stage, config.out_dir, config.folder)
         record_week_task(history, config.profile.name, week, readiness)  # after publishing: a failed run leaves no history
+        if county_wide:
+            record_answers_task(history, config.profile.name, week, answers.new)
         prune_task(config.out_dir, config.settings.document_store_days, wait_for=[published])
         artifacts_task(week, rollups["readiness/townships.csv"], changes, last_villages is not None, published, rendering)
         return str(published)
