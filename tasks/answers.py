@@ -33,6 +33,12 @@ ATTACHED_COLUMNS = [*ANSWER_FIELDS, "answer_week"]
 ANSWERS_FILE = "answers.parquet"
 
 
+def _text(frame: pd.DataFrame) -> pd.DataFrame:
+    """STORE_COLUMNS as text, "" where a value is missing."""
+    frame = frame.reindex(columns=STORE_COLUMNS).astype(object)
+    return frame.where(frame.notna(), "").astype(str)
+
+
 def empty_answers() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in STORE_COLUMNS})
 
@@ -46,14 +52,14 @@ def _stored(history_dir: Path, profile: str) -> pd.DataFrame:
     if not path.exists():
         return empty_answers()
     frame = pd.read_parquet(path)
-    return frame.reindex(columns=STORE_COLUMNS).fillna("").astype(str)
+    return _text(frame)
 
 
 def latest_per_item(rows: pd.DataFrame, week: str | None = None) -> pd.DataFrame:
     """Per (department, item_id), the row of the latest week (≤ `week` when given)."""
     if not len(rows):
         return empty_answers()
-    rows = rows.reindex(columns=STORE_COLUMNS).fillna("").astype(str)
+    rows = _text(rows)
     order = pd.Series(["%04d-%02d" % parse_week(w) for w in rows["week"]], index=rows.index)
     if week is not None:
         upto = order <= "%04d-%02d" % parse_week(week)
@@ -72,7 +78,7 @@ def merged_answers(stored: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     parts = [f.reindex(columns=STORE_COLUMNS) for f in (stored, new) if len(f)]
     if not parts:
         return empty_answers()
-    both = pd.concat(parts, ignore_index=True).fillna("").astype(str)
+    both = _text(pd.concat(parts, ignore_index=True))
     return both.drop_duplicates(KEY, keep="last").sort_values(KEY, kind="stable").reset_index(drop=True)
 
 
@@ -82,7 +88,7 @@ def record_answers(history_dir: Path, profile: str, week: str, new: pd.DataFrame
     if not len(new):
         return None
     path = answers_path(history_dir, profile)
-    rows = new.reindex(columns=STORE_COLUMNS).fillna("").astype(str).assign(week=week)
+    rows = _text(new).assign(week=week)
     with exclusive(path.parent / ".history.lock"):  # the history's lock (tasks/history.py)
         kept = _stored(history_dir, profile)
         same = kept.set_index([*KEY, "week"]).index.isin(rows.set_index([*KEY, "week"]).index)
