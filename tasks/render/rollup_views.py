@@ -150,7 +150,7 @@ def answer_line(item: Mapping[str, Any]) -> str:
     """The department's answer to one item in one line (full text in the spreadsheet), or what is missing."""
     given = {name: clean_text(item.get(name)) for name in ANSWER_FIELDS}
     if not any(given.values()):
-        return "✘ 部门未回复（请在附表中填写工作机制、解决办法、工作主抓人、工作责任人、具体考核机制）"
+        return "✘ 部门未回复（在附表黄色列填写）"
     parts = [f"{ANSWER_HEADERS[name]}：{_short(value)}" for name, value in given.items() if value]
     missing = [ANSWER_HEADERS[name] for name in ("solution", "answer_responsible") if not given[name]]
     week = clean_text(item.get("answer_week"))

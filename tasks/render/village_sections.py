@@ -305,4 +305,4 @@ def department_answers_section(profile: Profile, items: pd.DataFrame | None) -> 
         rows.append({"text": f"{where}：解决办法 {text or NOT_FILLED}；工作主抓人 "
                              f"{clean_text(item.get('answer_lead'), NOT_FILLED)}，工作责任人 {responsible or NOT_FILLED}"
                              + (f"；计划 {due} 完成" if due else "")})
-    return {"rows": rows, "unanswered": "、".join(waiting)}
+    return {"rows": rows, "unanswered": "、".join(dict.fromkeys(waiting))}
