@@ -137,8 +137,17 @@ def _fill(source: Path, target: Path, answer: list[str], long_item: str, unknown
     return written
 
 
+@pytest.fixture(scope="module")
+def patient_harness():
+    """Prefect's test harness with room to start on a loaded machine (the shared one gives up after 120 s)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=600):
+        yield
+
+
 @pytest.mark.slow
-def test_answers_come_back_into_the_next_weeks_documents_and_persist(small_county, prefect_harness, tmp_path,
+def test_answers_come_back_into_the_next_weeks_documents_and_persist(small_county, patient_harness, tmp_path,
                                                                      monkeypatch):
     monkeypatch.setenv("EVALPREP_DATA_DIR", str(tmp_path / "data"))
     inbox, out, reference = tmp_path / "inbox", tmp_path / "out", small_county / "reference"
