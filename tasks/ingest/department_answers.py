@@ -14,6 +14,7 @@ the run; a file that cannot be read at all is reported as rejected.
 from __future__ import annotations
 
 import multiprocessing
+import re
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
@@ -265,7 +266,8 @@ def _answer_value(field_name: str, cell: Any) -> str:
     """A cell as stored: text folded (dates as 2016-11-30); raises Invalid for what cannot be taken."""
     if field_name == "due_date":
         return to_date(cell).date().isoformat()
-    text = to_text(cell)
+    # free text as written (no NFKC: Chinese punctuation，stays), whitespace trimmed and collapsed
+    text = re.sub(r"\s+", " ", cell).strip() if isinstance(cell, str) else to_text(cell)
     limit = MAX_PERSON_CHARS if field_name in PERSON_FIELDS else MAX_TEXT_CHARS
     if len(text) > limit:
         raise Invalid("DA-TOO-LONG", str(limit))
