@@ -21,11 +21,13 @@ from tasks.render.formatting import as_date
 
 @dataclass(frozen=True)
 class Sheet:
-    """One worksheet: its name, (key, header, width) per column and the rows as dicts."""
+    """One worksheet: its name, (key, header, width) per column and the rows as dicts; `fill`: the keys of the
+    columns a reader is asked to fill in (header in colour)."""
 
     name: str
     columns: tuple[tuple[str, str, int], ...]
     rows: Sequence[Mapping[str, Any]]
+    fill: frozenset[str] = frozenset()
 
 
 def xlsx_bytes(sheets: Sequence[Sheet], document: Mapping[str, str], as_of: Any) -> bytes:
@@ -39,12 +41,14 @@ def xlsx_bytes(sheets: Sequence[Sheet], document: Mapping[str, str], as_of: Any)
                              "created": created, "comments": redact_text(document["footer"])})
     header = workbook.add_format({"bold": True, "bg_color": "#EFEFEF", "border": 1, "text_wrap": True,
                                   "valign": "top", "font_name": "宋体"})
+    to_fill = workbook.add_format({"bold": True, "bg_color": "#FFE699", "border": 1, "text_wrap": True,
+                                   "valign": "top", "font_name": "宋体"})  # Sheet.fill: columns to fill in
     cell = workbook.add_format({"valign": "top", "text_wrap": True, "font_name": "宋体"})
     for sheet in sheets:
         worksheet = workbook.add_worksheet(redact_text(sheet.name))
-        for index, (_, title, width) in enumerate(sheet.columns):
+        for index, (key, title, width) in enumerate(sheet.columns):
             worksheet.set_column(index, index, width, cell)
-            worksheet.write_string(0, index, redact_text(title), header)
+            worksheet.write_string(0, index, redact_text(title), to_fill if key in sheet.fill else header)
         for r, row in enumerate(sheet.rows, start=1):
             for c, (key, _, _) in enumerate(sheet.columns):
                 value = redact_value(row.get(key))  # a phone typed into a number cell becomes its masked text
@@ -92,10 +96,21 @@ ISSUE_COLUMNS = (
     ("severity_text", "处理", 12), ("file", "文件", 30), ("sheet", "工作表", 12), ("row", "行", 7),
     ("column", "列", 14), ("message", "问题", 70),
 )
+# The department's answer columns (tasks/answers.py): headers filled in colour, the one part a department
+# writes in before sending the file back to INBOX/<week>/departments/ (tasks/ingest/department_answers.py);
+# they carry the answers in force, so a department only changes what changed. Nothing is protected.
+DEPARTMENT_ANSWER_COLUMNS = (
+    ("mechanism", "工作机制", 24), ("solution", "解决办法", 30), ("answer_lead", "工作主抓人", 12),
+    ("answer_responsible", "工作责任人", 12), ("assessment", "具体考核机制", 24), ("due_date", "计划完成日期", 14),
+)
+ANSWER_HOWTO = ("在“问题清单”工作表的黄色表头列（工作机制、解决办法、工作主抓人、工作责任人、具体考核机制、计划完成日期）"
+                "逐项填写，不要改动“问题编号”列和本“说明”工作表；保存为 .xlsx 后交县脱贫攻坚指挥部办公室，"
+                "放入收件箱本周文件夹下的 departments 文件夹。已填写的回复会一直保留，内容有变化时改写即可。")
 DEPARTMENT_ITEM_COLUMNS = (
-    ("number", "序号", 6), ("township", "乡镇", 10), ("village", "村", 10), ("village_code", "村代码", 14),
-    ("key_village", "重点村", 8), ("grade", "评定", 8), ("problem", "问题", 44), ("impact", "影响", 26),
-    ("lead", "工作主抓人", 12), ("responsible", "工作责任人", 12),
+    ("number", "序号", 6), ("item_id", "问题编号", 26), ("township", "乡镇", 10), ("village", "村", 10),
+    ("village_code", "村代码", 14), ("key_village", "重点村", 8), ("grade", "评定", 8), ("problem", "问题", 44),
+    ("impact", "影响", 26), ("lead", "项目所填主抓人", 12), ("responsible", "项目所填责任人", 12),
+    *DEPARTMENT_ANSWER_COLUMNS,
 )
 DEPARTMENT_HOUSEHOLD_COLUMNS = (
     ("village_code", "村代码", 14), ("household_id", "户编号", 19), ("head_name", "户主", 10),
@@ -123,7 +138,9 @@ def department_attachment(context: Mapping[str, Any]) -> list[Sheet]:
     overview = context["overview"]
     return [
         _about(context["document"], [("部门", overview["department"]), ("负责指标", overview["owned"]),
-                                     ("问题项", overview["item_count"]), ("数据截止", overview["as_of"])]),
-        Sheet("问题清单", DEPARTMENT_ITEM_COLUMNS, context["complete"]),
+                                     ("问题项", overview["item_count"]), ("数据截止", overview["as_of"]),
+                                     ("如何回复", ANSWER_HOWTO)]),
+        Sheet("问题清单", DEPARTMENT_ITEM_COLUMNS, context["complete"],
+              fill=frozenset(key for key, _, _ in DEPARTMENT_ANSWER_COLUMNS)),
         Sheet("涉及脱贫户", DEPARTMENT_HOUSEHOLD_COLUMNS, context["households"]),
     ]

@@ -4,7 +4,8 @@ Village criterion failures go to the criterion's department and co-departments (
 without a department, lead or responsible person goes to the project's 主责部门, or, when that is blank or
 not a department of the catalogue, to the department of the criterion the project serves. Items are ordered
 so that a department reads its most urgent work first: key villages with no project at all where the criterion
-asks for that (V-POWER), items nobody owns yet, then those that alone keep a
+asks for that (V-POWER), items the department has not yet answered with a 解决办法 and a 工作责任人 (its answers,
+tasks/answers.py), items nobody owns yet, then those that alone keep a
 village from 合格, then the rest of the veto failures (fewest other blockers first), then the others; key
 villages first within each. Once the rectification ledger is known (tasks/ledger.py), overdue items move
 before all of these (overdue_first).
@@ -18,6 +19,7 @@ import pandas as pd
 
 from expectations.catalogue import BAND_EXCELLENT, Profile
 from tasks import stage_task
+from tasks.answers import ATTACHED_COLUMNS, attach_answers, unanswered
 from tasks.assess import FAIL, GRADE_FAIL, PASS, Readiness
 from tasks.ledger_ids import project_item, village_item
 from tasks.render.formatting import as_flag, clean_text, codes_of
@@ -30,8 +32,9 @@ ITEM_COLUMNS = [
     "item_id", "department", "township_code", "township_name", "village_code", "village_name", "is_key_village", "grade",
     "kind", "code", "veto", "failing_count", "project_id", "project_name", "project_criterion", "owner_gaps",
     "lead", "responsible_person", "status", "unknown_reason", "no_project_first", "owner_missing", "blockers", "impact",
-    "decisive",
+    "decisive", *ATTACHED_COLUMNS, "unanswered",
 ]
+_BUILT_COLUMNS = ITEM_COLUMNS[:ITEM_COLUMNS.index("owner_missing")]
 PROJECT_OWNER_FIELDS = ("department", "lead", "responsible_person")
 
 
@@ -64,8 +67,10 @@ def _routed_department(project: dict[str, Any], profile: Profile, known: set[str
     return profile.criterion(code).department if code in profile.codes else profile.criterion(OWNER_CODE).department
 
 
-def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profile: Profile) -> pd.DataFrame:
-    """One row per (department, failing item): ITEM_COLUMNS, in reading order per department."""
+def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profile: Profile,
+                            answers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per (department, failing item): ITEM_COLUMNS, in reading order per department, with the
+    departments' answers in force (tasks/answers.py) when given."""
     villages = readiness.villages.set_index("village_code", drop=False)
     blockers = village_blockers(readiness.villages, profile)
     known = set(profile.departments) | {d for c in profile.criteria for d in c.departments}
@@ -118,7 +123,7 @@ def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profil
                 "status": FAIL, "unknown_reason": "",
             })
 
-    items = pd.DataFrame(rows, columns=ITEM_COLUMNS[:-4])
+    items = pd.DataFrame(rows, columns=_BUILT_COLUMNS)
     if not len(items):
         return pd.DataFrame(columns=ITEM_COLUMNS)
     items["owner_missing"] = (items["lead"] == "") | (items["responsible_person"] == "")
@@ -132,13 +137,23 @@ def department_problem_list(readiness: Readiness, projects: pd.DataFrame, profil
         IMPACT_DECISIVE if decisive else IMPACT_ONE_OF_SEVERAL if code in blocks else IMPACT_OTHER
         for decisive, blocks, code in zip(items["decisive"], village_blocks, items["code"])
     ]
+    return with_answers(items, answers, profile)
+
+
+def with_answers(items: pd.DataFrame, answers: pd.DataFrame | None, profile: Profile) -> pd.DataFrame:
+    """A problem list with the departments' answers in force attached, in reading order: after the key villages
+    without any project, the items still without a 解决办法 or 工作责任人 from their department come first."""
+    if not len(items):
+        return pd.DataFrame(columns=ITEM_COLUMNS)
+    items = attach_answers(items, answers)
+    items["unanswered"] = unanswered(items)
     order = {code: n for n, code in enumerate(profile.codes)}
     items["_order"] = items["code"].map(order)
     items["_blockers"] = items["blockers"].where(items["impact"] == IMPACT_ONE_OF_SEVERAL, 0)
     items = items.sort_values(
-        ["department", "no_project_first", "owner_missing", "impact", "_blockers", "is_key_village", "township_code",
-         "village_code", "_order", "project_id"],
-        ascending=[True, False, False, True, True, False, True, True, True, True], kind="stable",
+        ["department", "no_project_first", "unanswered", "owner_missing", "impact", "_blockers", "is_key_village",
+         "township_code", "village_code", "_order", "project_id"],
+        ascending=[True, False, False, False, True, True, False, True, True, True, True], kind="stable",
     )
     return items[ITEM_COLUMNS].reset_index(drop=True)
 
@@ -185,3 +200,4 @@ def overdue_first(items: pd.DataFrame, overdue: set[tuple[str, str]]) -> pd.Data
 
 
 problem_list_task = stage_task(department_problem_list, name="department-problem-lists")
+answered_list_task = stage_task(with_answers, name="department-answers-attached")

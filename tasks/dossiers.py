@@ -87,7 +87,8 @@ def _by(frame: pd.DataFrame | None, column: str) -> tuple[dict[str, pd.DataFrame
 
 def township_batches(readiness: Readiness, villages: tuple[str, ...] = (), projects: pd.DataFrame | None = None,
                      issues: pd.DataFrame | None = None, trend: pd.DataFrame | None = None,
-                     submissions: pd.DataFrame | None = None) -> list[list[DocumentJob]]:
+                     submissions: pd.DataFrame | None = None,
+                     answers: pd.DataFrame | None = None) -> list[list[DocumentJob]]:
     """Dossier jobs grouped by township (one Prefect task each), optionally only some villages; each job carries
     its village's slice of the readiness tables, 双七 projects, issues and trend, and its township's submissions."""
     table = readiness.villages
@@ -95,6 +96,8 @@ def township_batches(readiness: Readiness, villages: tuple[str, ...] = (), proje
         table = table[table["village_code"].isin(villages)]
     frames = {"criteria": readiness.village_criteria, "households": readiness.households, "projects": projects,
               "issues": issues, "trend": trend}
+    if answers is not None:  # the village's items on the department lists, with their answers (tasks/answers.py)
+        frames["answers"] = answers
     slices = {name: _by(frame, "village_code") for name, frame in frames.items()}
     digests = {name: slice_digests(frame, "village_code") for name, frame in frames.items()}
     by_township, no_submissions = _by(submissions, "township_code")

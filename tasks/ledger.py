@@ -262,8 +262,12 @@ LEDGER_SHEET = (
     ("village_name", "村", 10), ("village_code", "村代码", 14), ("kind_text", "类别", 12), ("problem", "问题", 44),
     ("status", "状态", 8), ("overdue_text", "逾期", 6), ("deadline", "整改期限", 12), ("first_seen", "首次发现", 10),
     ("weeks_open", "未整改周数", 8), ("fixed_week", "整改周", 10), ("reopened", "反弹次数", 8),
-    ("lead", "工作主抓人", 10), ("responsible_person", "工作责任人", 10), ("count", "本周处数", 8),
+    ("lead", "项目所填主抓人", 10), ("responsible_person", "项目所填责任人", 10), ("count", "本周处数", 8),
+    # the department's own answer (tasks/answers.py), when the ledger carries it
+    ("solution", "部门解决办法", 30), ("mechanism", "工作机制", 20), ("answer_lead", "工作主抓人", 10),
+    ("answer_responsible", "工作责任人", 10), ("assessment", "具体考核机制", 20), ("due_date", "计划完成日期", 12),
 )
+ANSWER_KEYS = ("solution", "mechanism", "answer_lead", "answer_responsible", "assessment", "due_date")
 CLOSURE_SHEET = (("name", "名称", 18), ("items", "台账问题", 9), ("open", "未整改", 9), ("fixed", "已整改", 9),
                  ("reopened", "本周反弹", 9), ("overdue", "逾期", 9), ("rate", "整改率", 16))
 
@@ -278,7 +282,7 @@ def ledger_xlsx(ledger: pd.DataFrame, week: str, as_of: dt.date, county: str) ->
     so it gets the project's spreadsheet settings)."""
     from tasks.attachments import Sheet, xlsx_bytes
 
-    rows = [{**row, "kind_text": KIND_WORDS.get(row["kind"], row["kind"]), "deadline": row["deadline"].isoformat(),
+    rows = [{**dict.fromkeys(ANSWER_KEYS, ""), **row, "kind_text": KIND_WORDS.get(row["kind"], row["kind"]), "deadline": row["deadline"].isoformat(),
              "overdue_text": "逾期" if row["overdue"] else ""} for row in ledger.to_dict("records")]
     document = {"title": f"{county}整改台账（{week}）", "author": county,
                 "footer": f"数据截止 {as_of.isoformat()} · 已整改的问题保留在台账中"}

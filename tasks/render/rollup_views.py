@@ -8,6 +8,7 @@ import pandas as pd
 
 from evalprep.idcard import mask, mask_phone
 from expectations.catalogue import Profile
+from tasks.answers import ANSWER_FIELDS, ANSWER_HEADERS
 from tasks.departments import IMPACT_DECISIVE, IMPACT_ONE_OF_SEVERAL, KIND_PROJECT, fixes_that_turn_villages
 from tasks.assess import UNKNOWN
 from tasks.render.formatting import (
@@ -24,6 +25,7 @@ from tasks.render.view_models import (
 from tasks.ledger import FIXED, NEW, OPEN_STATUSES, REOPENED, closure, rate_text
 
 MAX_DEPARTMENT_ROWS = 50
+MAX_ANSWER_CHARS = 60  # per answer field in the PDF's line; the spreadsheet has the whole text
 MAX_NAMED_VILLAGES = 12
 MISSING_OWNER = f"✘ {NOT_NAMED}"
 OVERDUE_MARK = "【逾期】"
@@ -137,9 +139,28 @@ def department_item_rows(profile: Profile, items: pd.DataFrame,
             "overdue": bool(item.get("overdue", False)),
             "lead": clean_text(item["lead"], MISSING_OWNER),
             "responsible": clean_text(item["responsible_person"], MISSING_OWNER),
+            "item_id": clean_text(item.get("item_id")),
+            **{name: clean_text(item.get(name)) for name in ANSWER_FIELDS},
+            "unanswered": bool(item.get("unanswered", True)),
+            "answer_line": answer_line(item),
         }
         for number, item in enumerate(items.to_dict("records"), start=1)
     ]
+
+
+def _short(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def answer_line(item: Mapping[str, Any]) -> str:
+    """The department's answer to one item in one line (full text in the spreadsheet), or what is missing."""
+    given = {name: clean_text(item.get(name)) for name in ANSWER_FIELDS}
+    if not any(given.values()):
+        return "✘ 部门未回复（在附表黄色列填写）"
+    parts = [f"{ANSWER_HEADERS[name]}：{_short(value)}" for name, value in given.items() if value]
+    missing = [ANSWER_HEADERS[name] for name in ("solution", "answer_responsible") if not given[name]]
+    week = clean_text(item.get("answer_week"))
+    return ("✘ 缺" + "、".join(missing) + "；" if missing else "") + "；".join(parts) + (f"（{week} 回复）" if week else "")
 
 
 def _households_of(profile: Profile, department: str, items: pd.DataFrame, households: pd.DataFrame) -> list[dict[str, Any]]:
@@ -206,6 +227,7 @@ def department_list_context(
             "owned": "、".join(owned) or "无（仅列出本部门主责的“双七”项目）",
             "item_count": len(rows),
             "owner_missing": sum(r["owner_missing"] for r in rows),
+            "unanswered": sum(r["unanswered"] for r in rows),
             "decisive": sum(r["decisive"] for r in rows),
             "villages": len(villages),
             "key_villages": int(villages["is_key_village"].map(as_flag).sum()) if len(villages) else 0,

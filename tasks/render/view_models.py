@@ -28,6 +28,7 @@ from tasks.render.evaluators_view import (
     water_village,
 )
 from tasks.render.paths import attachment_name, dossier_path
+from tasks.render.village_sections import department_answers_section
 from tasks.render.village_sections import (
     SUBMISSION_WORDS, data_quality_section, housing_section, projects_section, trend_section,
 )
@@ -466,6 +467,7 @@ def village_dossier_context(
     issues: pd.DataFrame | None = None,
     trend: pd.DataFrame | None = None,
     submissions: pd.DataFrame | None = None,
+    answers: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Everything the village dossier prints: cover, scorecard, third-party view, household gaps, housing,
     双七 projects, data quality and the weekly trend; the complete lists go to the spreadsheet beside it."""
@@ -521,6 +523,7 @@ def village_dossier_context(
         "projects": project_view,
         "data_quality": quality,
         "trend": trend_section(profile, trend if trend is not None else pd.DataFrame()),
+        "department_answers": department_answers_section(profile, answers),  # the village's department items
     }
 
 

@@ -277,3 +277,32 @@ def trend_section(profile: Profile, trend: pd.DataFrame) -> dict[str, Any]:
                          references=s["references"], unit=s.get("unit", "")) for s in series] if rows else []
     return {"rows": rows, "weeks": len(rows), "titles": [s["title"] for s in series], "charts": charts,
             "first": rows[0]["week"] if rows else "", "last": rows[-1]["week"] if rows else ""}
+
+
+# ------------------------------------------------------------------------------------- department answers
+
+MAX_ANSWER_TEXT = 40  # characters of a 解决办法 printed in the dossier; the department list has more
+
+
+def department_answers_section(profile: Profile, items: pd.DataFrame | None) -> dict[str, Any]:
+    """The village's items on the department problem lists with their departments' answers (tasks/answers.py):
+    one short line per answered item — who is responsible, what solution, by when — and one line naming the
+    departments that have not answered yet."""
+    if items is None or not len(items):
+        return {"rows": [], "unanswered": ""}
+    rows, waiting = [], []
+    for item in items.sort_values(["department", "item_id"], kind="stable").to_dict("records"):
+        code = clean_text(item.get("code"))
+        label = profile.criterion(code).label if code in profile.codes else code
+        what = f"项目「{clean_text(item.get('project_name'))}」" if clean_text(item.get("project_id")) else label
+        where = f"{clean_text(item.get('department'))}（{what}）"
+        solution, responsible = clean_text(item.get("solution")), clean_text(item.get("answer_responsible"))
+        if not solution and not responsible:
+            waiting.append(where)
+            continue
+        text = solution if len(solution) <= MAX_ANSWER_TEXT else solution[:MAX_ANSWER_TEXT] + "…"
+        due = clean_text(item.get("due_date"))
+        rows.append({"text": f"{where}：解决办法 {text or NOT_FILLED}；工作主抓人 "
+                             f"{clean_text(item.get('answer_lead'), NOT_FILLED)}，工作责任人 {responsible or NOT_FILLED}"
+                             + (f"；计划 {due} 完成" if due else "")})
+    return {"rows": rows, "unanswered": "、".join(dict.fromkeys(waiting))}
