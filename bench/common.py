@@ -16,7 +16,7 @@ RESULTS_DIR = BENCH_DIR / "results"
 
 def demo_county(seed: int = 2016, scale: int = 1) -> Path:
     """The full demo county (`scale` times as large) under bench/work/, generated once."""
-    from evalprep.demo import generate_demo
+    from demo import generate_demo
 
     county = WORK_DIR / (f"county-{seed}" if scale == 1 else f"county-{seed}-x{scale}")
     if not (county / "manifest.json").exists():

@@ -148,7 +148,7 @@ def measure(scale: int, repeat: int) -> dict:
         [timed_call(inspection_run, villages=[village], out=str(work / f"inspect-warm-{i}")) for i in range(repeat)])
     cold = []
     for i in range(repeat):
-        cmd = [sys.executable, "-m", "evalprep.cli", "inspect", "--village", village, "--out", str(work / f"inspect-cold-{i}")]
+        cmd = [sys.executable, "-m", "flows.cli", "inspect", "--village", village, "--out", str(work / f"inspect-cold-{i}")]
         cold.append(timed_call(subprocess.run, cmd, check=True, capture_output=True))
     result["one_village_inspection_cold_seconds"] = figure(cold)
 

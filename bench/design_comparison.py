@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--week", default="2016-W39")
     args = parser.parse_args()
     if not (args.county / "inbox").is_dir():
-        from evalprep.demo import generate_demo
+        from demo import generate_demo
 
         generate_demo(args.county, seed=args.seed)
     print(json.dumps(compare(args.county, args.week), ensure_ascii=False, indent=1))

@@ -12,7 +12,7 @@ from evalprep.idcard import valid_mask
 from evalprep.settings import PROJECT_ROOT
 from evalprep.template import sheets, vocabularies
 from evalprep.weeks import week_sunday
-from evalprep.demo.truth import assess as truth_assess
+from demo.truth import assess as truth_assess
 from expectations.catalogue import load_profile
 from expectations.suites import build_suites
 from tasks.criteria_frames import criteria_frames

@@ -33,3 +33,8 @@ def check_week_folder(week_dir: Path, week: str) -> None:
     if not received_files(week_dir):
         raise InputError(f"{week_dir}：本周文件夹中没有任何报表文件（文件夹是空的，或只有隐藏文件、departments 文件夹）；"
                          f"请把各镇报送的文件放入该文件夹后重新运行")
+
+
+def reference_dir(inbox_dir: Path, reference: str | None) -> Path:
+    """--reference, else the reference folder beside the inbox."""
+    return Path(reference).resolve() if reference else inbox_dir.parent / "reference"

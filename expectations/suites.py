@@ -13,20 +13,15 @@ from expectations.gb11643 import ASCII_ID_PATTERN, ExpectColumnValuesToHaveGb116
 from great_expectations.expectations.expectation import Expectation
 from great_expectations.expectations.metadata_types import FailureSeverity
 from great_expectations.expectations.row_conditions import Column
-from tasks.criteria_frames import EXIT_COHORT, MEMBERS_MISSING, NONE_MARKERS, TABLES
+from expectations.vocabulary import (  # noqa: F401  (rule words; tests read them here too)
+    DROPOUT, EXIT_COHORT, FULL_COVERAGE_PERCENT, HOUSING_DONE, HOUSING_SAFE, HOUSING_SOLUTIONS, MEMBERS_MISSING,
+    NONE_MARKERS, TABLES, WELFARE_TYPES,
+)
 
 CRITERIA = "criteria"
 QUALITY = "quality"
 FAMILIES = (CRITERIA, QUALITY)
 
-# Rule vocabulary (data-model.md §2); each value is a template vocabulary entry (tests check it).
-HOUSING_SAFE = "安全"
-HOUSING_SOLUTIONS = ("危房改造", "易地扶贫搬迁(集中安置)", "易地扶贫搬迁(分散安置)", "交钥匙工程")
-HOUSING_DONE = ("已竣工", "已入住")
-DROPOUT = "辍学"
-WELFARE_TYPES = ("低保贫困户", "五保贫困户")
-# 全覆盖 is a definition (coverage is a percentage, 0–100), not a tunable threshold.
-FULL_COVERAGE_PERCENT = 100
 # The project alternatives of V-ROAD / V-POWER / V-WATER: the catalogue's `project_alternative` (the county's
 # 双七 standard accepts a project; shaanxi-2017 requires the thing itself).
 

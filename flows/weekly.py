@@ -4,8 +4,8 @@ from __future__ import annotations
 import evalprep  # noqa: F401  (telemetry off before Prefect is imported)
 from prefect import flow, unmapped
 
-from evalprep.run_config import resolve_run, run_metadata
-from evalprep.runners import county_task_runner
+from flows.run_config import resolve_run, run_metadata
+from flows.runners import county_task_runner
 from expectations.catalogue import DEFAULT_PROFILE
 from tasks import stage_task
 from tasks.artifacts import artifacts_task

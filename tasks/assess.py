@@ -9,14 +9,14 @@ import pandas as pd
 from tasks import stage_task
 
 from expectations.catalogue import BAND_EXCELLENT, Profile, raw_catalogue
-from tasks.criteria_frames import CANCELLED, MEMBERS_MISSING
+from expectations.vocabulary import (  # noqa: F401  (verdict words, re-exported: stages read them here too)
+    CANCELLED, FAIL, GRADE_EXCELLENT, GRADE_FAIL, GRADE_PASS, MEMBERS_MISSING, PASS, UNKNOWN,
+)
 from tasks.evaluation_design import EvaluationDesign, load_design, p_drawn, village_strata
 from tasks.progress import run_logger
 from tasks.sample_risk import village_recognition_risk, village_sample_risk
 from tasks.survey_answers import recognition_counts
 
-FAIL, PASS, UNKNOWN = "fail", "pass", "unknown"
-GRADE_FAIL, GRADE_PASS, GRADE_EXCELLENT = "未达标", "合格", "优秀"
 EXCELLENT_BAND = BAND_EXCELLENT
 SATISFACTION_CODE = "V-SATISFACTION"
 INCIDENCE_CODE = "V-INCIDENCE"

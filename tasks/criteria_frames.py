@@ -11,24 +11,14 @@ import pandas as pd
 from evalprep.idcard import ID_PATTERN, ages
 from evalprep.template import sheets
 from expectations.catalogue import Profile, raw_catalogue
+from expectations.vocabulary import (  # noqa: F401  (the words the frames are built with; re-exported for stages)
+    APPROVED, CANCELLED, EXIT_COHORT, MEMBERS_MISSING, NONE_MARKERS, NOT_AN_ANSWER, REMAINING_POOR, SATISFIED, TABLES,
+)
 from tasks import stage_task
 
-# Frames validated by the suites, and each one's key column (the template's sheet key).
-TABLES = ("households", "members", "villages", "projects", "surveys")
 BORDER_COLUMNS = ("township_code", "_file", "_sheet", "_row")
 
-# Domain vocabulary the rules are written in (docs/decisions.md, data-model.md §2); every value is a
-# template vocabulary entry (tests check it).
-EXIT_COHORT = ("预脱贫", "已脱贫")
-REMAINING_POOR = ("新识别", "未脱贫", "返贫")
-CANCELLED = "注销"  # registration cancelled: kept in the tables, counted nowhere
-NONE_MARKERS = ("无",)
-SATISFIED = ("满意", "基本满意")
-NOT_AN_ANSWER = ("不了解",)
-APPROVED = "已批复"
 INCOME_COMPONENTS = ("income_wage", "income_business", "income_property", "income_transfer")
-# Derived columns a rule and its explanation share (docs/decisions.md "Rules added for the evaluators' view").
-MEMBERS_MISSING = "members_missing"  # 家庭人口数 − member rows, ≥ 0; NaN when 家庭人口数 is unknown
 
 _DTYPES = {"int": "float64", "number": "float64", "percent": "float64", "bool": "boolean", "date": "datetime64[ns]"}
 

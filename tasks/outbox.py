@@ -5,7 +5,7 @@ Messages are RFC 5322 bytes from the standard library's email package (CRLF line
 in RFC 2047 words, attachment file names in RFC 2231 parameters) and deterministic: the Date is the run's
 cut-off date, the Message-ID and the MIME boundary derive from the content, so a rerun of the same week writes
 the same bytes. `write_outbox` writes them as OUT/<week>/outbox/*.eml into the run's staging folder before
-publishing (nothing is sent); evalprep/mail.py sends the published ones when SMTP is configured.
+publishing (nothing is sent); tasks/mail.py sends the published ones when SMTP is configured.
 Units without an address are listed in outbox/unaddressed.csv.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from evalprep.files import write_atomic
 from evalprep.redaction import redact_text
 from tasks import stage_task
+from tasks.mail import KIND_HEADER, UNIT_HEADER, WEEK_HEADER
 from tasks.ingest.references import Contact, Register
 from tasks.render.paths import department_list_path, safe_name, township_summary_path
 
@@ -44,7 +45,6 @@ OFFICE_NAME = "县脱贫攻坚指挥部办公室"
 OFFICE_UNITS = ("办公室", "指挥部办公室", "脱贫攻坚指挥部办公室", "office")
 OFFICE_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 FALLBACK_SENDER = "evalprep@localhost"
-UNIT_HEADER, KIND_HEADER, WEEK_HEADER = "X-Evalprep-Unit", "X-Evalprep-Kind", "X-Evalprep-Week"
 MEDIA = {".pdf": ("application", "pdf"),
          ".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
 UNADDRESSED_COLUMNS = ["unit", "kind", "files", "reason"]
@@ -273,9 +273,9 @@ def week_outbox(stage: Path, config: Any, run: Mapping[str, Any], rendering: pd.
 
 
 def deliver_week(published: Path, out_dir: Path, week: str) -> pd.DataFrame | None:
-    """After publishing: send the week's outbox when EVALPREP_SMTP_HOST is set (evalprep/mail.py); otherwise
+    """After publishing: send the week's outbox when EVALPREP_SMTP_HOST is set (tasks/mail.py); otherwise
     say that the messages were only written. Problems with sending never fail the run: they are in sent.csv."""
-    from evalprep.mail import deliver_outbox
+    from tasks.mail import deliver_outbox
     from evalprep.settings import load_smtp_settings
     from tasks.progress import run_logger
 
@@ -301,8 +301,8 @@ def failure_notice(parameters: Mapping[str, Any], run_name: str, reason: str, wh
     """A failed weekly run: one short message to the office, written to OUT/failures/ and sent when SMTP is
     configured and contacts.csv names the office."""
     from evalprep.errors import InputError
-    from evalprep.mail import send_once
-    from evalprep.run_config import reference_dir
+    from tasks.mail import send_once
+    from evalprep.inbox import reference_dir
     from evalprep.settings import load_mail_from, load_settings, load_smtp_settings
     from tasks.ingest.references import load_contacts
 

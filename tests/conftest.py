@@ -21,7 +21,7 @@ def files(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="session")
 def small_county(tmp_path_factory) -> Path:
-    from evalprep.demo import generate_demo
+    from demo import generate_demo
 
     root = tmp_path_factory.mktemp("small-county")
     generate_demo(root, seed=SMALL_SEED, small=True)

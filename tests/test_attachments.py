@@ -10,7 +10,7 @@ import pandas as pd
 
 from expectations.catalogue import load_profile
 from tasks.attachments import department_attachment, village_attachment, xlsx_bytes
-from tasks.render.preview import RUN, sample_county, village_frames
+from demo.preview import RUN, sample_county, village_frames
 from tasks.render.rollup_views import department_list_context
 from tasks.render.view_models import MAX_GAP_ROWS, village_dossier_context
 

@@ -18,7 +18,7 @@ WEEK = "2016-W39"
 # main() as the console script runs it, reporting which heavy modules were loaded when it returned
 PROBE = """
 import sys
-from evalprep.cli import main
+from flows.cli import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as exc:
@@ -103,7 +103,7 @@ def test_a_bad_input_is_one_line_and_exit_2_before_prefect_starts(place, name):
 
 
 def test_the_console_script_itself_exits_2_with_one_line(place):
-    done = subprocess.run([sys.executable, "-m", "evalprep.cli", *run_args(place, week="2016-W53")],
+    done = subprocess.run([sys.executable, "-m", "flows.cli", *run_args(place, week="2016-W53")],
                           capture_output=True, text=True, timeout=120, cwd=place)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "2016-W53" in done.stderr
 
@@ -134,7 +134,7 @@ def test_the_flow_called_directly_raises_the_same_input_error(place, name, monke
 
 
 def test_a_missing_input_is_also_a_file_not_found_error(place, monkeypatch):
-    from evalprep.run_config import resolve_run
+    from flows.run_config import resolve_run
 
     monkeypatch.setenv("EVALPREP_DATA_DIR", str(place / "data"))
     with pytest.raises(FileNotFoundError) as caught:

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from evalprep.cli import build_parser
+from flows.cli import build_parser
 from expectations.catalogue import profile_names
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -21,7 +21,7 @@ def subcommands() -> dict:
 
 
 def help_text(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "evalprep.cli", *args, "--help"], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "flows.cli", *args, "--help"], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout

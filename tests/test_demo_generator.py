@@ -1,4 +1,4 @@
-"""The deterministic demo county generator (evalprep.demo): layout, determinism, data validity, truth."""
+"""The deterministic demo county generator (demo): layout, determinism, data validity, truth."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +11,7 @@ import yaml
 from python_calamine import CalamineWorkbook
 
 from evalprep import idcard
-from evalprep.demo import generate_demo
+from demo import generate_demo
 from evalprep.template import sheets
 from expectations.catalogue import load_profile
 
@@ -378,8 +378,8 @@ def test_outcomes_are_realistic_and_improve(county):
 def test_a_five_times_county_layout_for_the_benchmarks():
     import numpy as np
 
-    from evalprep.demo.draw import Draw
-    from evalprep.demo.layout import FULL_EXIT_TARGET, FULL_KEY_VILLAGES, build_layout
+    from demo.draw import Draw
+    from demo.layout import FULL_EXIT_TARGET, FULL_KEY_VILLAGES, build_layout
 
     profile = load_profile("xunyang-2016")
     veto = frozenset(c.code for c in profile.criteria if c.veto)

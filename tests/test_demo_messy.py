@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evalprep.demo import build_county, generate_demo
+from demo import build_county, generate_demo
 from evalprep.template import sheets
 from expectations.catalogue import load_profile
 from tasks.assess import assess_readiness

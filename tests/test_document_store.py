@@ -10,7 +10,7 @@ import pandas as pd
 
 from tasks import document_store
 from tasks.document_store import DocumentStore, document_key, renderer_fingerprint
-from tasks.render.preview import RUN
+from demo.preview import RUN
 
 FRAME = pd.DataFrame({"household_id": ["h1", "h2"], "income": [3200.5, float("nan")],
                       "failing_criteria": [["H-INCOME"], []], "week": pd.to_datetime(["2016-09-25", "2016-09-25"])})

@@ -9,7 +9,7 @@ from expectations.catalogue import load_profile
 from tasks.assess import Readiness
 from tasks.dossiers import render_jobs, township_batches
 from tasks.document_store import DocumentStore, document_key
-from tasks.render.preview import RUN, sample_county
+from demo.preview import RUN, sample_county
 
 KEY = "ab" * 32
 

@@ -22,7 +22,7 @@ from tasks.criteria_frames import canonical_frame, criteria_frames
 from tasks.departments import department_problem_list
 from tasks.render.evaluators_view import accountable_villages, power_without_project, water_backlog
 from tasks.render.pdf import DEPARTMENT_LIST, render_county_summary, render_document, render_village_dossier
-from tasks.render.preview import RUN
+from demo.preview import RUN
 from tasks.render.rollup_views import department_list_context
 from tasks.validate import validate_profile
 from tests.test_validate import AS_OF, TOWNSHIP, household, member, project, surveys, village

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from evalprep.errors import InputError
-from evalprep.run_config import generation_date, resolve_run, run_metadata
+from flows.run_config import generation_date, resolve_run, run_metadata
 from tasks.document_store import document_key
 from tasks.render.pdf import render_county_summary, render_village_dossier
-from tasks.render.preview import sample_county, village_frames
+from demo.preview import sample_county, village_frames
 from tests.conftest import LAST_WEEK
 
 SHANGHAI = "Asia/Shanghai"

@@ -16,7 +16,7 @@ from tasks.index_page import index_page_context, render_index_page, run_files, w
 from tasks.render.paths import (
     COUNTY_SUMMARY, attachment_path, department_list_path, dossier_path, township_summary_path,
 )
-from tasks.render.preview import RUN, sample_county
+from demo.preview import RUN, sample_county
 from tasks.rollups import readiness_rollups
 
 PROFILE = load_profile("xunyang-2016")

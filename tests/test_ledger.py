@@ -247,7 +247,7 @@ def test_rollups_show_closure_and_department_lists_put_overdue_first():
     from tasks.departments import department_problem_list
     from tasks.ledger import ordered_problems, week_ledger
     from tasks.render.html import render_html
-    from tasks.render.preview import RUN, sample_county
+    from demo.preview import RUN, sample_county
     from tasks.render.rollup_views import (
         OVERDUE_MARK, county_summary_with_ledger, department_list_context, township_summary_context,
     )
@@ -380,7 +380,7 @@ def test_the_county_run_records_the_ledger_and_an_inspection_does_not(small_run,
 
 
 def test_the_evaluation_date_comes_from_county_yaml(tmp_path):
-    from evalprep.run_config import CountyFileError, RunConfig, load_county
+    from flows.run_config import CountyFileError, RunConfig, load_county
 
     (tmp_path / "county.yaml").write_text("targets: {2016: {key_villages: 1, exit_households: 2}}\n"
                                           "evaluation_date: {2016: 2016-12-20}\n", encoding="utf-8")

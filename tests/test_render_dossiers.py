@@ -16,7 +16,7 @@ from tasks.dossiers import (
 )
 from tasks.document_store import DocumentStore
 from tasks.history import record_week
-from tasks.render.preview import RUN, sample_county
+from demo.preview import RUN, sample_county
 
 PROFILE = load_profile("xunyang-2016")
 COUNTY_FRAMES = sample_county(PROFILE, villages=6)

@@ -12,7 +12,7 @@ from tasks.dossiers import VILLAGE, WORKER_DIED, DocumentJob, render_jobs, towns
 from tasks.render.paths import (
     MAX_NAME_BYTES, attachment_path, department_list_path, dossier_path, township_summary_path,
 )
-from tasks.render.preview import RUN, sample_county
+from demo.preview import RUN, sample_county
 
 PROFILE = load_profile("xunyang-2016")
 COUNTY_FRAMES = sample_county(PROFILE, villages=4)

@@ -13,7 +13,7 @@ from expectations.catalogue import load_profile, raw_catalogue
 from tasks import attachments, departments, index_page, rehearsal
 from tasks.render import charts, evaluators_view, formatting, rollup_views, view_models, village_sections
 from tasks.render.html import environment, render_html
-from tasks.render.preview import RUN, sample_county, village_frames
+from demo.preview import RUN, sample_county, village_frames
 from tasks.render.view_models import county_summary_context, village_dossier_context
 
 PROFILE = load_profile("xunyang-2016")

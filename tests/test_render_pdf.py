@@ -21,7 +21,7 @@ from tasks.render.pdf import (
     render_pdf,
     render_village_dossier,
 )
-from tasks.render.preview import RUN, sample_county, village_frames
+from demo.preview import RUN, sample_county, village_frames
 from tasks.render.view_models import village_dossier_context
 
 PROFILE = load_profile("xunyang-2016")

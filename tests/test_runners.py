@@ -1,7 +1,7 @@
 """Which task runner the county flow gets: threads by default, the Dask cluster named in the settings."""
 from __future__ import annotations
 
-from evalprep.runners import county_task_runner
+from flows.runners import county_task_runner
 from evalprep.settings import load_settings
 
 

@@ -335,7 +335,7 @@ def test_the_result_cites_its_sources_and_says_when_a_stratum_runs_short():
 
 
 def test_a_county_overrides_the_design_in_its_county_yaml(tmp_path):
-    from evalprep.run_config import CountyFileError, load_county
+    from flows.run_config import CountyFileError, load_county
 
     (tmp_path / "county.yaml").write_text("evaluation_design:\n  villages: {poor: 5, non_poor: 5}\n", encoding="utf-8")
     county = load_county(tmp_path, tmp_path)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evalprep.cli import main
-from evalprep.run_config import CountyFileError, load_county
+from flows.cli import main
+from flows.run_config import CountyFileError, load_county
 from expectations.catalogue import load_profile
 from expectations.suites import criteria_suites
 from tasks.assess import UNKNOWN, assess_readiness

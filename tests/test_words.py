@@ -58,7 +58,7 @@ def _rendered_texts() -> dict[str, str]:
     from tasks.departments import department_problem_list
     from tasks.assess import Readiness
     from tasks.render.html import render_html
-    from tasks.render.preview import RUN, sample_county, village_frames
+    from demo.preview import RUN, sample_county, village_frames
     from tasks.render.rollup_views import department_list_context, township_summary_context
     from tasks.render.view_models import county_summary_context, village_dossier_context
 
@@ -102,7 +102,7 @@ def test_scorecard_prints_an_unnamed_owner_as_not_named_never_the_catalogue_defa
     import tinyhtml5
 
     from tasks.render.html import render_html
-    from tasks.render.preview import RUN, sample_county, village_frames
+    from demo.preview import RUN, sample_county, village_frames
     from tasks.render.view_models import village_dossier_context
 
     profile = load_profile("xunyang-2016")

@@ -103,7 +103,7 @@ def sample_shortfall_probability(rate: float, sample: int, criterion: Criterion)
 
 # ---------------------------------------------------------------------------------------------- scorecard
 
-FULL_COVERAGE = 1.0  # 全覆盖: a definition (expectations/suites.py FULL_COVERAGE_PERCENT), not a threshold
+FULL_COVERAGE = 1.0  # 全覆盖: a definition (expectations/vocabulary.py FULL_COVERAGE_PERCENT), not a threshold
 # How a measured value passes: comparison, threshold from the criterion's params, what turns the value into
 # a fraction like the threshold (V-WATER's coverage stays 0–100, data-model.md §1) and the usual digits.
 _AGAINST: dict[str, tuple[str, Callable[[dict[str, Any]], float], float, int]] = {

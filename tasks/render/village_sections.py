@@ -15,6 +15,7 @@ from evalprep.idcard import mask, mask_phone
 from evalprep.template import vocabularies
 from evalprep.weeks import parse_week
 from expectations.catalogue import Profile
+from expectations.vocabulary import HOUSING_DONE
 from tasks.assess import GRADE_FAIL
 from tasks.render.charts import line_panel
 from tasks.render.formatting import (
@@ -28,7 +29,6 @@ MAX_SITE_ROWS = 8
 
 NO_NEED = "无需"            # housing_solution: the house is safe, nothing to build
 NOT_STARTED = "未开工"       # housing_progress and build_status
-HOUSING_DONE = ("已竣工", "已入住")
 FINISHED_BUILDS = ("已完工", "已验收")
 NOT_FILLED = "未填"
 OWNER_FIELDS = {"department": "主责部门", "lead": "工作主抓人", "responsible_person": "工作责任人"}

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_dask_outputs_equal_the_default_runners(small_run, small_county, tmp_path, monkeypatch):
-    from evalprep.runners import dask_task_runner
+    from flows.runners import dask_task_runner
     from flows.weekly import weekly_county_run
 
     monkeypatch.setenv("EVALPREP_RENDER_PROCESSES", "0")

@@ -39,7 +39,7 @@ def earlier_week_on_a_small_disk(small_county, prefect_harness, tmp_path_factory
 
 
 def run_cli(county: Path, out: Path, week: str) -> int:
-    from evalprep.cli import main
+    from flows.cli import main
 
     return main(["run", "--inbox", str(county / "inbox"), "--week", week, "--out", str(out),
                  "--reference", str(county / "reference")])

@@ -104,7 +104,7 @@ def cli_env(root: Path) -> dict[str, str]:
 
 
 def start(small_county: Path, root: Path) -> subprocess.Popen:
-    args = [sys.executable, "-m", "evalprep.cli", "run", "--inbox", str(small_county / "inbox"), "--week", LAST_WEEK,
+    args = [sys.executable, "-m", "flows.cli", "run", "--inbox", str(small_county / "inbox"), "--week", LAST_WEEK,
             "--out", str(root / "out"), "--reference", str(small_county / "reference")]
     return subprocess.Popen(args, env=cli_env(root), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             cwd=Path(__file__).resolve().parents[2], start_new_session=True)  # its own process group

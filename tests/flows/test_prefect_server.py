@@ -107,7 +107,7 @@ def test_an_inspection_triggered_through_the_api_of_a_postgres_backed_server(pos
         data = tmp_path / "data"
         serve_env = {**env, "PREFECT_API_URL": api, "EVALPREP_DATA_DIR": str(data),
                      "EVALPREP_INBOX": str(small_county / "inbox")}
-        serving = started([sys.executable, "-m", "evalprep.cli", "serve"], serve_env, tmp_path / "serve.log")
+        serving = started([sys.executable, "-m", "flows.cli", "serve"], serve_env, tmp_path / "serve.log")
         with temporary_settings({PREFECT_API_URL: api}):
             def deployed():
                 with get_client(sync_client=True) as client:

@@ -78,7 +78,7 @@ def test_the_pdf_has_a_cover_and_one_page_per_visit_sheet_with_ids_masked(packs)
 
 
 def test_a_bad_week_is_a_one_line_error_with_exit_code_2():
-    done = subprocess.run([sys.executable, "-m", "evalprep.cli", "rehearse", "--week", "2016-39"],
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "rehearse", "--week", "2016-39"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()

@@ -39,7 +39,7 @@ def test_a_slot_missed_while_serve_was_stopped_runs_once_late_when_it_starts_aga
         serve_env = {**env, "PREFECT_API_URL": api, "EVALPREP_DATA_DIR": str(tmp_path / "data"),
                      "EVALPREP_INBOX": str(small_county / "inbox"), "EVALPREP_TIMEZONE": "UTC",
                      "EVALPREP_WEEKLY_CRON": EVERY_3_MINUTES, "EVALPREP_RENDER_PROCESSES": "1"}
-        serve_cmd = [sys.executable, "-m", "evalprep.cli", "serve"]
+        serve_cmd = [sys.executable, "-m", "flows.cli", "serve"]
 
         with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
             def weekly():

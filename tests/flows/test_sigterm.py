@@ -59,7 +59,7 @@ def test_sigterm_during_rendering_stops_the_run_and_publishes_nothing(small_coun
            "PREFECT_LOGGING_LEVEL": "WARNING", "EVALPREP_RENDER_PROCESSES": "2",
            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "600"}
     env.pop("PREFECT_API_URL", None)
-    args = [sys.executable, "-m", "evalprep.cli", "run", "--inbox", str(small_county / "inbox"), "--week", LAST_WEEK,
+    args = [sys.executable, "-m", "flows.cli", "run", "--inbox", str(small_county / "inbox"), "--week", LAST_WEEK,
             "--out", str(out), "--reference", str(small_county / "reference")]
     proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)

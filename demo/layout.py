@@ -14,7 +14,7 @@ from .draw import Draw, Weighted
 from .names import village_names
 from .weeks import NEVER
 
-TOWNSHIPS_CSV = Path(__file__).resolve().parents[2] / "data" / "reference" / "townships.csv"
+TOWNSHIPS_CSV = Path(__file__).resolve().parents[1] / "data" / "reference" / "townships.csv"
 
 FULL_EXIT_TARGET = 10_114
 FULL_KEY_VILLAGES = 45

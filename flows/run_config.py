@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from evalprep.errors import InputError, MissingInputError
-from evalprep.inbox import check_week_folder
+from evalprep.inbox import check_week_folder, reference_dir
 from evalprep.settings import Settings, load_settings
 from evalprep.weeks import WEEK_RE, parse_week, week_sunday
 from tasks.ingest.references import Contact, Register, load_contacts, load_register
@@ -212,11 +212,6 @@ def county_targets(county: dict, year: int, path: Path) -> dict[str, int]:
     if targets is None:
         raise CountyFileError(f"{path}：没有 {year} 年的脱贫目标（{wanted}），请补填后重新运行")
     return targets
-
-
-def reference_dir(inbox_dir: Path, reference: str | None) -> Path:
-    """--reference, else the reference folder beside the inbox."""
-    return Path(reference).resolve() if reference else inbox_dir.parent / "reference"
 
 
 def latest_week(inbox_dir: Path) -> str:

@@ -1,6 +1,6 @@
 """The deterministic demo county: weekly township submissions, reference data and the manifest (truth).
 
-    from evalprep.demo import generate_demo
+    from demo import generate_demo
     manifest = generate_demo(Path("data/demo"), seed=2016, small=False)
     manifest = generate_demo(Path("data/messy"), seed=2016, small=True, messy=True)
 

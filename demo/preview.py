@@ -1,6 +1,6 @@
 """Layout preview: a small synthetic county in the readiness frames' shape, rendered to PDFs and timed.
 
-Run `python -m tasks.render.preview OUT_DIR` to look at the documents; the render tests use the same frames.
+Run `python -m demo.preview OUT_DIR` to look at the documents; the render tests use the same frames.
 """
 from __future__ import annotations
 

@@ -19,9 +19,21 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"日期格式应为 YYYY-MM-DD（如 2016-10-02），收到「{text}」") from None
 
 
-def cmd_generate_demo(args: argparse.Namespace) -> int:
-    from evalprep.demo import generate_demo
+def _demo_generator():
+    """The demo county generator lives beside the product, in the source checkout's demo/ (not in the wheel)."""
+    try:
+        from demo import generate_demo
+    except ModuleNotFoundError:
+        root = Path(__file__).resolve().parents[1]
+        if not (root / "demo" / "__init__.py").is_file():
+            raise InputError("演示县生成器只随源码提供：请在源码目录中运行 ./run.sh demo") from None
+        sys.path.append(str(root))
+        from demo import generate_demo
+    return generate_demo
 
+
+def cmd_generate_demo(args: argparse.Namespace) -> int:
+    generate_demo = _demo_generator()
     manifest = generate_demo(Path(args.out), seed=args.seed, small=args.small, messy=args.messy)
     print(f"演示县已生成：{Path(args.out).resolve()}（{len(manifest['weeks'])} 周）")
     return 0
@@ -30,10 +42,10 @@ def cmd_generate_demo(args: argparse.Namespace) -> int:
 def check_run_inputs(inbox: Path | None, week: str | None, profile: str | None = None, as_of: dt.date | None = None,
                      townships: list[str] | None = None, villages: list[str] | None = None,
                      reference: Path | None = None) -> None:
-    """Every argument and input of a run checked before Prefect and the flows load (evalprep.run_config, which
+    """Every argument and input of a run checked before Prefect and the flows load (flows.run_config, which
     imports nothing heavy): a bad one is a one-line error with exit status 2 within a second or two, and the
     flow's own resolve step raises the same error when a deployment calls it."""
-    from evalprep.run_config import check_inputs
+    from flows.run_config import check_inputs
 
     check_inputs(str(inbox) if inbox else None, week, profile, as_of.isoformat() if as_of else None,
                  list(townships or []), list(villages or []), str(reference) if reference else None)
@@ -47,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     flow_fn = weekly_county_run
     if args.dask:
-        from evalprep.runners import dask_task_runner
+        from flows.runners import dask_task_runner
 
         os.environ["EVALPREP_DASK_ADDRESS"] = args.dask  # and so Dask's worker processes render
         flow_fn = weekly_county_run.with_options(task_runner=dask_task_runner(args.dask))
@@ -69,8 +81,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = load_settings()
     county = settings.demo_dir
     if not (county / "manifest.json").exists():
-        from evalprep.demo import generate_demo
-
+        generate_demo = _demo_generator()
         print(f"生成演示县：{county}")
         generate_demo(county, seed=args.seed)
     week = DEMO_WEEKS[-1]
@@ -156,7 +167,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 def _profile_help() -> str:
     """--profile's help: the catalogue's profile names (read light, without loading the catalogue module)."""
-    from evalprep.run_config import profile_years
+    from flows.run_config import profile_years
 
     names = "、".join(f"{name}（{year}年）" for name, year in profile_years().items())
     return f"评估标准，即按哪一套退出标准评定（默认 xunyang-2016）；可选：{names}"

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SENT, REFUSED, FAILED = "sent", "refused", "failed"
+# headers of each .eml naming its unit, kind and week (tasks/outbox.py writes them, the sender reads them back)
+UNIT_HEADER, KIND_HEADER, WEEK_HEADER = "X-Evalprep-Unit", "X-Evalprep-Kind", "X-Evalprep-Week"
 SENT_COLUMNS = ["unit", "address", "files", "sha256s", "time", "result", "detail"]
 
 
@@ -146,7 +148,6 @@ class Parsed:
 
 
 def parse_eml(data: bytes) -> Parsed:
-    from tasks.outbox import UNIT_HEADER
 
     message = message_from_bytes(data, policy=policy.default)
     files, hashes = [], []
