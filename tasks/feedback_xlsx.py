@@ -427,7 +427,7 @@ def _list_sheet_xml(sheet: ListSheet, styles: Styles) -> str:
     cols = "".join(f'<col min="{c}" max="{c}" width="{w}" customWidth="1"/>' for c, w in enumerate(widths, start=1))
     last = cell_ref(header_row + len(sheet.rows), link_column)
     return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN}" '
-            f'xmlns:r="{DOC_REL}"><sheetPr><tabColor rgb="FFC00000"/></sheetPr><dimension ref="A1:{last}"/>'
+            f'xmlns:r="{DOC_REL}"><sheetPr><tabColor rgb="FFC00000"/><pageSetUpPr fitToPage="1"/></sheetPr><dimension ref="A1:{last}"/>'
             f'<sheetViews><sheetView tabSelected="1" workbookViewId="0"><pane ySplit="{header_row}" '
             f'topLeftCell="A{header_row + 1}" activePane="bottomLeft" state="frozen"/>'
             f'<selection pane="bottomLeft" activeCell="A{header_row + 1}" sqref="A{header_row + 1}"/></sheetView>'
@@ -435,7 +435,7 @@ def _list_sheet_xml(sheet: ListSheet, styles: Styles) -> str:
             f'<sheetData>{"".join(rows)}</sheetData>'
             + (f'<hyperlinks>{"".join(links)}</hyperlinks>' if links else "")
             + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-            '<pageSetup paperSize="9" orientation="landscape"/></worksheet>')
+            '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/></worksheet>')  # A4, one page wide
 
 
 # ---- the package -------------------------------------------------------------------------------------------

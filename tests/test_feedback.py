@@ -256,6 +256,16 @@ def test_same_inputs_same_bytes_with_fixed_dates(tmp_path):
         assert "2016-10-02T00:00:00Z" in core  # the week's Sunday, not the time of the run
 
 
+def test_the_problem_list_prints_one_landscape_page_wide(tmp_path):
+    import openpyxl
+
+    _, out, written = run(tmp_path, [(FIXTURES / "bad_values.xlsx", FILE)])
+    sheet = openpyxl.load_workbook(out / written[0])["问题清单"]
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+
+
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed (developer check)")
 def test_libreoffice_opens_the_feedback_workbook(tmp_path):
     _, out, written = run(tmp_path, [(FIXTURES / "bad_values.xlsx", FILE)])
