@@ -36,6 +36,8 @@ FILE_WORDS = {
     "readiness/villages.csv": "各村评定", "readiness/households.csv": "各户达标情况",
     "readiness/townships.csv": "各镇汇总", "readiness/county.csv": "全县汇总",
     "readiness/changes.csv": "较上周变化的村", "readiness/simulation.json": "第三方评估抽样模拟",
+    "ledger.csv": "整改台账（每个问题的责任单位、期限、状态）", "ledger.xlsx": "整改台账（含各部门、各镇整改率，可打印）",
+    "departments.csv": "本周各部门交回的问题清单", "department_issues.csv": "部门交回清单中未能采用的单元格",
 }
 
 
