@@ -283,6 +283,7 @@ def test_rollups_show_closure_and_department_lists_put_overdue_first():
     assert ctx["ledger"]["rate"] == f"{(mine['status'] == FIXED).sum()} / {len(mine)}（{(mine['status'] == FIXED).mean():.0%}）"
     html = render_html("department_list.html.j2", ctx)
     assert "整改台账：整改率" in html and "排在问题清单最前" in html
+    assert f"台账共记 {len(mine)} 项问题" in html and "method" not in html  # a count, not dict.items
 
     town = county["villages"]["township_code"].iloc[0]
     villages = county["villages"][county["villages"]["township_code"] == town]
@@ -294,7 +295,9 @@ def test_rollups_show_closure_and_department_lists_put_overdue_first():
     ctx = county_summary_with_ledger(PROFILE, run, ledger, villages=county["villages"], households=county["households"],
                                      village_criteria=county["village_criteria"])
     html = render_html("county_summary.html.j2", ctx)
-    assert html.count("ledger-closure-table") == 2
+    assert html.count("ledger-closure-table") == 2 and "method" not in html
+    first = ctx["ledger"]["departments"][0]
+    assert f'<td>{first["name"]}</td><td class="num">{first["items"]}</td>' in html
     assert [r["name"] for r in ctx["ledger"]["departments"]] == closure(ledger, "department")["department"].tolist()
     # without a ledger (an older caller) the summary renders as before
     from tasks.render.view_models import county_summary_context
