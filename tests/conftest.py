@@ -42,11 +42,18 @@ def prefect_harness():
 
 
 @pytest.fixture(scope="session")
-def small_run(small_county, prefect_harness, tmp_path_factory, monkeypatch_session) -> Path:
+def small_data_dir(tmp_path_factory) -> Path:
+    """The data folder (archive, history) of small_run: read it from here, not from the environment, which
+    a test's own monkeypatch may have changed since."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def small_run(small_county, prefect_harness, small_data_dir, tmp_path_factory, monkeypatch_session) -> Path:
     """The weekly flow, for real, on the last week of the small demo county."""
     from flows.weekly import weekly_county_run
 
-    data_dir = tmp_path_factory.mktemp("data")
+    data_dir = small_data_dir
     monkeypatch_session.setenv("EVALPREP_DATA_DIR", str(data_dir))
     out = tmp_path_factory.mktemp("out")
     published = weekly_county_run(inbox=str(small_county / "inbox"), week=LAST_WEEK, out=str(out),

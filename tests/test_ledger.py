@@ -356,13 +356,14 @@ def test_an_inspection_shows_the_ledger_and_does_not_advance_it(small_county, sm
 
 @pytest.mark.slow
 def test_the_county_run_records_the_ledger_and_an_inspection_does_not(small_run, small_county, small_manifest,
-                                                                       tmp_path, monkeypatch):
+                                                                       small_data_dir, tmp_path, monkeypatch):
     from pathlib import Path
 
     from evalprep.settings import load_settings
     from flows.inspection import inspection_run
     from tests.conftest import LAST_WEEK
 
+    monkeypatch.setenv("EVALPREP_DATA_DIR", str(small_data_dir))  # small_run's history, whatever ran since
     ledger = pd.read_csv(small_run / "ledger.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert (small_run / "ledger.xlsx").exists() and len(ledger)
     assert set(ledger["status"]) == {NEW}  # the first week this history has
