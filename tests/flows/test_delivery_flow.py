@@ -83,7 +83,9 @@ def test_weekly_run_writes_the_outbox_then_sends_each_message_once(small_county,
     code = summary.name.split("_")[0]
     [got] = [message_from_bytes(data, policy=policy.default) for _, rcpts, data in smtp_server.messages
              if f"town{code}@xunyang.example.org" in rcpts]
-    assert attachments(got) == {summary.name: (published / "summaries" / summary.name).read_bytes()}
+    feedback = {p.name: p.read_bytes() for p in (published / "feedback").glob(f"{code}_*.xlsx")}
+    assert feedback  # the township's own feedback workbook travels with its summary
+    assert attachments(got) == {summary.name: (published / "summaries" / summary.name).read_bytes(), **feedback}
     [department] = [message_from_bytes(data, policy=policy.default) for _, rcpts, data in smtp_server.messages
                     if "dept01@xunyang.example.org" in rcpts]  # 扶贫局: its list and spreadsheet
     assert attachments(department) == {name: (published / "departments" / name).read_bytes()
