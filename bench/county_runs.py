@@ -22,15 +22,12 @@ from bench.common import WORK_DIR, PeakRss, demo_county
 WEEK = "2016-W39"
 RESUBMITTED_TOWNSHIP = "610928105"
 SAMPLE_VILLAGES = 40
-STAGES = {
-    "ingest": ("resolve-run", "ingest"),
-    "validate": ("criteria-frames", "validate"),
-    "assess": ("assess-readiness", "merge-issues", "readiness-rollups", "previous-week", "outliers",
-               "changes-since-last-week", "simulate-evaluation", "run-metadata", "weekly-trend", "plan-dossiers",
-               "count-dossiers", "department-problem-lists"),
-    "render": ("render-township-dossiers", "render-roll-ups", "rendering-report"),
-    "publish": ("staging", "write-tables", "write-validation-results", "write-json", "write-rendering-report",
-                "write-index-page", "record-history", "publish", "prune-document-store"),
+STAGES = {  # flows/stages.py run_week's timings, grouped
+    "ingest": ("ingest",),
+    "assess": ("assess",),
+    "compare": ("compare",),
+    "render": ("render-dossiers", "render-summaries"),
+    "publish": ("write-tables", "publish", "record"),
 }
 
 
@@ -64,15 +61,16 @@ def prefect_server_start() -> float:
 
 
 def direct_run(**kwargs) -> tuple[float, dict[str, float]]:
-    """The weekly flow body with plain function calls: wall seconds and seconds per stage."""
-    from flows.weekly import weekly_county_run
-    from tasks import direct_calls
+    """The weekly flow's composite stages as plain calls (flows/stages.py run_week): wall seconds and seconds
+    per stage."""
+    from flows.run_config import resolve_run
+    from flows.stages import run_week
 
+    timings: dict[str, float] = {}
     started = time.perf_counter()
-    with direct_calls() as timings:
-        weekly_county_run.fn(**kwargs)
+    run_week(resolve_run(**kwargs), timings)
     wall = time.perf_counter() - started
-    stages = {stage: sum(s for name, s in timings if name in names) for stage, names in STAGES.items()}
+    stages = {stage: sum(timings.get(name, 0.0) for name in names) for stage, names in STAGES.items()}
     return wall, stages
 
 

@@ -20,7 +20,6 @@ import pandas as pd
 from evalprep.files import write_atomic
 from evalprep.locks import exclusive
 from evalprep.weeks import parse_week
-from tasks import stage_task
 
 ANSWER_FIELDS = ("mechanism", "solution", "answer_lead", "answer_responsible", "assessment", "due_date")
 ANSWER_HEADERS = {
@@ -127,7 +126,3 @@ def unanswered(frame: pd.DataFrame) -> pd.Series:
     if not len(frame) or "solution" not in frame:
         return pd.Series(True, index=frame.index, dtype=bool)
     return (frame["solution"].fillna("") == "") | (frame["answer_responsible"].fillna("") == "")
-
-
-record_answers_task = stage_task(record_answers, name="record-department-answers")
-attach_answers_task = stage_task(attach_answers, name="ledger-answers")

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tasks import stage_task
 
 from expectations.catalogue import BAND_EXCELLENT, Profile, raw_catalogue
 from expectations.vocabulary import (  # noqa: F401  (verdict words, re-exported: stages read them here too)
     CANCELLED, FAIL, GRADE_EXCELLENT, GRADE_FAIL, GRADE_PASS, MEMBERS_MISSING, PASS, UNKNOWN,
 )
 from tasks.evaluation_design import EvaluationDesign, load_design, p_drawn, village_strata
-from tasks.progress import run_logger
+from evalprep.runlog import run_logger
 from tasks.sample_risk import village_recognition_risk, village_sample_risk
 from tasks.survey_answers import recognition_counts
 
@@ -312,6 +311,3 @@ def assess_readiness(frames: dict[str, pd.DataFrame], failures: pd.DataFrame, pr
     villages = village_readiness(frames["villages"], households, criteria, profile,
                                  recognition_counts(frames["surveys"]) if "surveys" in frames else None, design)
     return Readiness(villages=villages, village_criteria=criteria, households=households)
-
-
-assess_task = stage_task(assess_readiness, name="assess-readiness")

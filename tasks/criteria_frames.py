@@ -14,7 +14,6 @@ from expectations.catalogue import Profile, raw_catalogue
 from expectations.vocabulary import (  # noqa: F401  (the words the frames are built with; re-exported for stages)
     APPROVED, CANCELLED, EXIT_COHORT, MEMBERS_MISSING, NONE_MARKERS, NOT_AN_ANSWER, REMAINING_POOR, SATISFIED, TABLES,
 )
-from tasks import stage_task
 
 BORDER_COLUMNS = ("township_code", "_file", "_sheet", "_row")
 
@@ -218,6 +217,3 @@ def village_code_in_township(frame: pd.DataFrame, known: Mapping[str, set[str]] 
         pairs = {f"{t}|{c}" for t, codes in known.items() for c in codes}
         ok = ok & (township + "|" + code).isin(pairs)
     return ok.fillna(False).astype("boolean").mask(code.isna())
-
-
-criteria_frames_task = stage_task(criteria_frames, name="criteria-frames")

@@ -18,7 +18,6 @@ from typing import Any
 import pandas as pd
 
 from expectations.catalogue import BAND_EXCELLENT, Profile
-from tasks import stage_task
 from tasks.answers import ATTACHED_COLUMNS, attach_answers, unanswered
 from tasks.assess import FAIL, GRADE_FAIL, PASS, Readiness
 from tasks.ledger_ids import project_item, village_item
@@ -197,7 +196,3 @@ def overdue_first(items: pd.DataFrame, overdue: set[tuple[str, str]]) -> pd.Data
     out = items.copy()
     out["overdue"] = [(i, d) in overdue for i, d in zip(out["item_id"], out["department"])]
     return out.sort_values(["department", "overdue"], ascending=[True, False], kind="stable").reset_index(drop=True)
-
-
-problem_list_task = stage_task(department_problem_list, name="department-problem-lists")
-answered_list_task = stage_task(with_answers, name="department-answers-attached")

@@ -19,7 +19,6 @@ import pandas as pd
 from evalprep.files import write_atomic
 from evalprep.fingerprint import sources_fingerprint
 from evalprep.settings import PROJECT_ROOT, TEMPLATES_DIR
-from tasks import stage_task
 
 STORE_FOLDER = ".document-store"
 # Everything a document's bytes depend on besides its own data: templates, catalogue, rendering code.
@@ -175,6 +174,3 @@ class DocumentStore:
 def prune_store(out_dir: Path | str, unused_days: float) -> int:
     """The output folder's store without the documents no run used for `unused_days`."""
     return DocumentStore(out_dir).prune(unused_days)
-
-
-prune_task = stage_task(prune_store, name="prune-document-store")

@@ -13,16 +13,14 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pandas as pd
 
 from evalprep import stopping
 from expectations.catalogue import Profile, load_profile
-from tasks import stage_task
 from tasks.assess import Readiness
 from tasks.document_store import DocumentStore, digest, document_key, slice_digests
-from tasks.progress import report_progress, run_logger
+from evalprep.runlog import run_logger
 from tasks.publish import disk_error
 from tasks.departments import department_names, village_blockers, villages_turned_by
 from tasks.history import village_trend
@@ -334,7 +332,7 @@ def _place(job: DocumentJob) -> str:
 
 
 def render_jobs(jobs: list[DocumentJob], stage: Path, profile_name: str, run: dict[str, Any],
-                processes: int, progress: UUID | None = None, total: int = 0) -> list[Rendered]:
+                processes: int) -> list[Rendered]:
     """Render a batch of documents whose content hash is not in the store yet, in the shared worker pool
     (processes=0: in this process, as on a Dask worker whose processes are the pool), then link every
     document of the batch from the store into the run's staging folder. The store sits beside the staging
@@ -363,8 +361,6 @@ def render_jobs(jobs: list[DocumentJob], stage: Path, profile_name: str, run: di
         else:
             log.error("%s：生成失败，%s", _place(job), result.error)
         results.append(result)
-    if total:
-        report_progress(progress, stage, total)
     return results
 
 
@@ -425,8 +421,3 @@ def rendering_summary(report: pd.DataFrame) -> str:
     lines += [f"- 新生成：{path}" for path in sorted(fresh["path"])]
     lines += [f"- 失败：{row.path}（{row.error}）" for row in failed.sort_values("path").itertuples()]
     return "\n".join(lines) + "\n"
-
-
-trend_task = stage_task(weekly_trend, name="weekly-trend")
-render_batch_task = stage_task(render_jobs, name="render-township-dossiers")
-render_rollups_task = stage_task(render_rollups, name="render-roll-ups")

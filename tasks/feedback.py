@@ -34,7 +34,6 @@ from evalprep.files import write_atomic
 from evalprep.redaction import redact_text
 from evalprep.template import sheets
 from evalprep.weeks import week_sunday
-from tasks import stage_task
 from tasks.feedback_xlsx import Cell, ListSheet, Unpatchable, cell_ref, normalised, patch_workbook
 from tasks.ingest.headers import find_header, normalise_header
 from tasks.ingest.issues import data_rule
@@ -393,6 +392,3 @@ def write_feedback(stage: Path, week: str, submissions: pd.DataFrame, issues: pd
         _write_unmasked(stage / relative, data)
         written.append(relative)
     return written
-
-
-feedback_task = stage_task(write_feedback, name="write-feedback")

@@ -13,7 +13,6 @@ import pandas as pd
 from evalprep.files import write_atomic
 from evalprep.locks import exclusive
 from evalprep.weeks import parse_week
-from tasks import stage_task
 from tasks.assess import Readiness
 
 VILLAGE_FIELDS = ["village_code", "village_name", "township_code", "township_name", "is_key_village", "grade",
@@ -138,10 +137,3 @@ def _is_week(name: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-previous_task = stage_task(previous_figures, name="previous-week")
-changes_task = stage_task(changes_since, name="changes-since-last-week")
-record_week_task = stage_task(record_week, name="record-history", retries=2, retry_delay_seconds=1)
-previous_ledger_task = stage_task(previous_ledger, name="previous-ledger")
-record_ledger_task = stage_task(record_ledger, name="record-ledger", retries=2, retry_delay_seconds=1)

@@ -16,7 +16,6 @@ from urllib.parse import quote
 import pandas as pd
 
 from expectations.catalogue import Profile, load_profile
-from tasks import stage_task
 from tasks.assess import Readiness
 from tasks.departments import department_names
 from evalprep.files import write_atomic
@@ -218,6 +217,3 @@ def write_index_page(stage: Path, readiness: Readiness, rollups: Mapping[str, pd
     path = stage / INDEX_PAGE
     write_atomic(path, render_index_page(context).encode("utf-8"))
     return path
-
-
-index_page_task = stage_task(write_index_page, name="write-index-page")

@@ -28,7 +28,6 @@ from evalprep.redaction import csv_bytes
 from evalprep.template import sheets
 from evalprep.weeks import week_sunday
 from expectations.catalogue import Profile, raw_catalogue
-from tasks import stage_task
 from tasks.ledger_ids import item_id
 from tasks.render.formatting import clean_text
 
@@ -316,8 +315,3 @@ def ordered_problems(problems: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFra
     from tasks.departments import overdue_first
 
     return overdue_first(problems, overdue_ids(ledger))
-
-
-ledger_task = stage_task(week_ledger, name="rectification-ledger")
-order_problems_task = stage_task(ordered_problems, name="overdue-first")
-write_ledger_task = stage_task(write_ledger, name="write-ledger")

@@ -178,7 +178,7 @@ def deliver_outbox(outbox: Path, ledger: Path, smtp: SmtpSettings, sleep: Callab
     import pandas as pd
 
     from evalprep.redaction import csv_bytes
-    from tasks.progress import run_logger
+    from evalprep.runlog import run_logger
 
     log = run_logger()
     rows: list[dict[str, str]] = []

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 from evalprep.files import write_atomic
 from evalprep.redaction import redact_text
-from tasks import stage_task
 from tasks.mail import KIND_HEADER, UNIT_HEADER, WEEK_HEADER
 from tasks.ingest.references import Contact, Register
 from tasks.render.paths import department_list_path, safe_name, township_summary_path
@@ -230,7 +229,7 @@ def write_outbox(stage: Path, units: Sequence[Unit], contacts: Sequence[Contact]
     import pandas as pd
 
     from evalprep.redaction import csv_bytes
-    from tasks.progress import run_logger
+    from evalprep.runlog import run_logger
 
     outbox = stage / OUTBOX
     outbox.mkdir(parents=True, exist_ok=True)
@@ -277,7 +276,7 @@ def deliver_week(published: Path, out_dir: Path, week: str) -> pd.DataFrame | No
     say that the messages were only written. Problems with sending never fail the run: they are in sent.csv."""
     from tasks.mail import deliver_outbox
     from evalprep.settings import load_smtp_settings
-    from tasks.progress import run_logger
+    from evalprep.runlog import run_logger
 
     log = run_logger()
     try:
@@ -291,8 +290,6 @@ def deliver_week(published: Path, out_dir: Path, week: str) -> pd.DataFrame | No
     return deliver_outbox(published / OUTBOX, ledger_path(out_dir, week), smtp)
 
 
-outbox_task = stage_task(week_outbox, name="write-outbox")
-deliver_task = stage_task(deliver_week, name="deliver-outbox")
 
 
 # ------------------------------------------------------------------------------------------ failure notices

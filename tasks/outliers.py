@@ -5,7 +5,6 @@ import numpy as np
 import pandas as pd
 
 from expectations.catalogue import raw_catalogue
-from tasks import stage_task
 
 OUTLIER_COLUMNS = ["township_code", "village_code", "household_id", "rule", "value", "reference", "score", "message"]
 
@@ -72,6 +71,3 @@ def outliers(households: pd.DataFrame, villages: pd.DataFrame, previous_househol
         return pd.DataFrame(columns=OUTLIER_COLUMNS)
     table = pd.concat(parts, ignore_index=True)[OUTLIER_COLUMNS]
     return table.sort_values(["rule", "township_code", "village_code", "household_id"], kind="stable").reset_index(drop=True)
-
-
-outliers_task = stage_task(outliers, name="outliers")

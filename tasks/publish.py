@@ -18,7 +18,6 @@ from evalprep import stopping
 from evalprep.files import PART_SUFFIX, write_atomic
 from evalprep.locks import exclusive, open_for_lock, try_exclusive
 from evalprep.redaction import CSV_ENCODING, csv_bytes  # noqa: F401  (CSV_ENCODING re-exported)
-from tasks import stage_task
 
 from tasks.assess import Readiness
 
@@ -203,7 +202,7 @@ def sweep_stale(out_dir: Path, *roots: Path) -> list[Path]:
         finally:
             _join(root, fd)
     if removed:
-        from tasks.progress import run_logger
+        from evalprep.runlog import run_logger
 
         run_logger().info("清理了 %d 个以前中断的运行留下的临时文件夹或文件", len(removed))
     return removed
@@ -258,8 +257,6 @@ def publish_run(stage: Path, out_dir: Path, week: str) -> Path:
     return target
 
 
-write_tables_task = stage_task(write_run_tables, name="write-tables")
-publish_task = stage_task(publish_run, name="publish", retries=2, retry_delay_seconds=1)
 
 
 def _without_load_time(result: dict) -> dict:
@@ -283,13 +280,8 @@ def write_rendering(stage: Path, report: pd.DataFrame) -> None:
     write_csv(stage / "rendering.csv", report.sort_values("path").drop(columns=["seconds", "reused"]))
 
 
-write_validation_task = stage_task(write_validation_results, name="write-validation-results")
-write_rendering_task = stage_task(write_rendering, name="write-rendering-report")
 
 
 def write_json(path: Path, payload: dict) -> None:
     """A JSON document (UTF-8, keys sorted, Chinese as is)."""
     write_atomic(path, json.dumps(payload, ensure_ascii=False, indent=1, sort_keys=True, default=str).encode("utf-8"))
-
-
-write_json_task = stage_task(write_json, name="write-json")

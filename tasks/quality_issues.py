@@ -7,7 +7,6 @@ from dataclasses import replace
 import pandas as pd
 
 from evalprep.template import sheets
-from tasks import stage_task
 from tasks.ingest.issues import ISSUE_COLUMNS, Issue, issues_frame
 
 QUALITY = "quality"
@@ -89,6 +88,3 @@ def merged_issues(ingest_issues: pd.DataFrame, frames: Mapping[str, pd.DataFrame
     combined = pd.concat(frames_to_join, ignore_index=True)[ISSUE_COLUMNS]
     return combined.sort_values(["township_code", "file", "sheet", "row", "column", "rule"], na_position="first",
                                 kind="stable").reset_index(drop=True)
-
-
-merge_issues_task = stage_task(merged_issues, name="merge-issues")

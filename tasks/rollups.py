@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tasks import stage_task
 from tasks.assess import GRADE_EXCELLENT, GRADE_FAIL, GRADE_PASS, Readiness
 
 GRADES = (GRADE_FAIL, GRADE_PASS, GRADE_EXCELLENT)
@@ -70,6 +69,3 @@ def readiness_rollups(readiness: Readiness, year: int, targets: dict[str, int]) 
     """readiness/townships.csv and readiness/county.csv."""
     townships = township_readiness(readiness, year)
     return {"readiness/townships.csv": townships, "readiness/county.csv": county_readiness(townships, targets)}
-
-
-rollups_task = stage_task(readiness_rollups, name="readiness-rollups")

@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from expectations.catalogue import Profile
-from tasks import stage_task
 from tasks.assess import Readiness
 from tasks.criteria_frames import CANCELLED, REMAINING_POOR
 from tasks.evaluation_design import STRATUM_LABELS, EvaluationDesign, draw_villages, load_design, village_strata
@@ -374,6 +373,3 @@ def _summary(profile: Profile, key: str, point: float, values: np.ndarray, measu
     q05, q95 = np.quantile(np.nan_to_num(values), [0.05, 0.95])
     return {**base, "point_estimate": _rate(point), "mean": _rate(float(np.nanmean(values))), "q05": _rate(q05),
             "q95": _rate(q95), "p_fail": round(float(profile.metric_fails(key, values).mean()), PROB_DIGITS)}
-
-
-simulate_task = stage_task(simulate_evaluation, name="simulate-evaluation")

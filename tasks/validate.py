@@ -19,7 +19,6 @@ from great_expectations.core import ExpectationSuiteValidationResult
 from great_expectations.core.batch_definition import BatchDefinition
 from great_expectations.data_context import AbstractDataContext
 from great_expectations.data_context.types.base import ProgressBarsConfig
-from tasks import stage_task
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +159,3 @@ def _empty_failures() -> pd.DataFrame:
     out = pd.DataFrame({c: pd.array([], dtype="str") for c in FAILURE_COLUMNS})
     out["row"] = pd.array([], dtype="Int64")
     return out
-
-
-validate_task = stage_task(validate_profile, name="validate")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from evalprep.settings import PROJECT_ROOT
-from tasks.artifacts import documents_link, documents_path_markdown
+from flows.artifacts import documents_link, documents_path_markdown
 
 
 def test_the_link_is_the_run_folders_index_under_the_public_address():
@@ -38,7 +38,7 @@ import json, sys
 from pathlib import Path
 from prefect import flow
 from prefect.artifacts import Artifact
-from tasks.artifacts import documents_artifact
+from flows.artifacts import documents_artifact
 
 @flow
 def publish() -> None:

@@ -116,9 +116,8 @@ def test_a_missing_argument_is_one_line_too(place):
 @pytest.mark.parametrize("name", ["week-99", "reference-mistyped", "week-empty", "townships-headers",
                                   "county-yaml-no-targets", "profile-unknown"])
 def test_the_flow_called_directly_raises_the_same_input_error(place, name, monkeypatch):
-    """The deployment path: the weekly flow's body (its first step, resolve_run) rejects the same inputs."""
-    from flows.weekly import weekly_county_run
-    from tasks import direct_calls
+    """The deployment path: the weekly flow's first step, resolve_run, rejects the same inputs."""
+    from flows.run_config import resolve_run
 
     spoil, args, words = CASES[name]
     if spoil:
@@ -126,9 +125,9 @@ def test_the_flow_called_directly_raises_the_same_input_error(place, name, monke
     argv = args(place)
     options = dict(zip(argv[1::2], argv[2::2]))
     monkeypatch.setenv("EVALPREP_DATA_DIR", str(place / "data"))
-    with direct_calls(), pytest.raises(InputError) as caught:
-        weekly_county_run.fn(inbox=options["--inbox"], week=options["--week"], out=str(place / "out"),
-                             profile=options.get("--profile", "xunyang-2016"), reference=options.get("--reference"))
+    with pytest.raises(InputError) as caught:
+        resolve_run(inbox=options["--inbox"], week=options["--week"], out=str(place / "out"),
+                    profile=options.get("--profile", "xunyang-2016"), reference=options.get("--reference"))
     assert "\n" not in str(caught.value) and all(word in str(caught.value) for word in words)
     assert not (place / "out").exists()  # nothing was written
 

@@ -73,6 +73,17 @@ def imports_in(source: str, package: list[str]) -> set[str]:
     return found
 
 
+def prefect_imports(source: str) -> list[str]:
+    """Every import of Prefect (or its extensions) in a source text, top-level or inside a function."""
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.append(node.module)
+    return [n for n in names if n.split(".")[0] in ("prefect", "prefect_dask")]
+
+
 def _is_module(name: str) -> bool:
     path = ROOT.joinpath(*name.split("."))
     return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
@@ -100,6 +111,16 @@ def test_declarations_import_no_other_layer():
     leaks = [f"{m} imports {t}" for m, imports in graph().items() if layer_of(m) == DECLARATIONS
              for t in imports if layer_of(t) != DECLARATIONS]
     assert not leaks, "\n".join(sorted(leaks))
+
+
+def test_only_flows_import_prefect():
+    """Stages, platform and declarations never import Prefect: flows/tasks.py declares every task over their
+    plain functions (the render worker processes import the rendering code and never load Prefect)."""
+    found = [f"{m}: {', '.join(prefect_imports(p.read_text(encoding='utf-8')))}" for m, p in sources().items()
+             if layer_of(m) < FLOWS and prefect_imports(p.read_text(encoding="utf-8"))]
+    assert not found, "\n".join(found)
+    assert sorted(prefect_imports("def f():\n    from prefect.artifacts import x\nimport prefect_dask\n")) == [
+        "prefect.artifacts", "prefect_dask"]
 
 
 def test_no_import_cycles():

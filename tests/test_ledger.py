@@ -325,13 +325,13 @@ def test_ledger_files(tmp_path):
 
 @pytest.mark.slow
 def test_an_inspection_shows_the_ledger_and_does_not_advance_it(small_county, small_manifest, tmp_path, monkeypatch):
-    """The weekly flow body (stages as plain calls) narrowed to one village, as `evalprep inspect` runs it: its
+    """The weekly run's stages as plain calls (flows/stages.py) narrowed to one village, as `evalprep inspect` runs it: its
     folder gets the township's ledger computed from the newest earlier week's, the history keeps no new ledger."""
     from pathlib import Path
 
     from evalprep.settings import load_settings
-    from flows.weekly import weekly_county_run
-    from tasks import direct_calls
+    from flows.run_config import resolve_run
+    from flows.stages import run_week
     from tests.conftest import LAST_WEEK
 
     monkeypatch.setenv("EVALPREP_DATA_DIR", str(tmp_path / "data"))
@@ -341,10 +341,8 @@ def test_an_inspection_shows_the_ledger_and_does_not_advance_it(small_county, sm
     earlier = advance_ledger(None, items(gone), W38, SUNDAY[W38], TOWNSHIPS)
     stored = record_ledger(history, PROFILE.name, W38, earlier)
     before = stored.read_bytes()
-    with direct_calls():
-        published = Path(weekly_county_run.fn(inbox=str(small_county / "inbox"), week=LAST_WEEK,
-                                              out=str(tmp_path / "out"), reference=str(small_county / "reference"),
-                                              villages=[village]))
+    published = run_week(resolve_run(inbox=str(small_county / "inbox"), week=LAST_WEEK, out=str(tmp_path / "out"),
+                                     reference=str(small_county / "reference"), villages=[village]))
     assert published.name.endswith(f"inspection-{village}")
     shown = pd.read_csv(published / "ledger.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert set(shown["township_code"]) == {village[:9]}

@@ -9,8 +9,7 @@ from evalprep.idcard import make
 from expectations.catalogue import load_profile
 from expectations.suites import build_suites, criteria_suites
 from tasks.criteria_frames import canonical_frame, criteria_frames
-from tasks.criteria_frames import criteria_frames_task
-from tasks.validate import FAILURE_COLUMNS, validate_frames, validate_profile, validate_task, validation_context
+from tasks.validate import FAILURE_COLUMNS, validate_frames, validate_profile, validation_context
 
 AS_OF = dt.date(2016, 12, 31)
 TOWNSHIP = "610928100"
@@ -416,8 +415,3 @@ def test_frames_need_an_unnamed_unique_index():
     frames["villages"] = frames["villages"].set_index("village_code")
     with pytest.raises(ValueError, match="villages"):
         validate_frames(frames, criteria_suites(profile))
-
-
-def test_the_prefect_tasks_wrap_the_pure_functions():
-    assert validate_task.fn is validate_profile
-    assert criteria_frames_task.fn is criteria_frames

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["WeekIngest", "ingest_week", "ingest_task"]
+__all__ = ["WeekIngest", "ingest_week"]
 
 
 def __getattr__(name: str) -> Any:
@@ -14,11 +14,4 @@ def __getattr__(name: str) -> Any:
         from tasks.ingest import week
 
         return getattr(week, name)
-    if name == "ingest_task":
-        from tasks import stage_task
-        from tasks.ingest.week import ingest_week
-
-        task = stage_task(ingest_week, name="ingest")
-        globals()["ingest_task"] = task  # one task object for every importer
-        return task
     raise AttributeError(name)

@@ -25,7 +25,6 @@ from typing import Any
 import pandas as pd
 
 from expectations.catalogue import Profile
-from tasks import stage_task
 from tasks.answers import ANSWER_FIELDS, ANSWER_HEADERS, KEY, STORE_COLUMNS, empty_answers, load_answers, merged_answers
 from tasks.ingest.archive import archive_submission
 from tasks.ingest.headers import HEADER_SCAN_ROWS, normalise_header
@@ -390,7 +389,3 @@ def department_answers(files: list[DepartmentFile], problems: pd.DataFrame, hist
         files=pd.DataFrame(file_rows, columns=FILE_COLUMNS),
         issues=issues,
     )
-
-
-read_department_files_task = stage_task(read_department_files, name="read-department-files")
-department_answers_task = stage_task(department_answers, name="department-answers")

@@ -18,16 +18,15 @@ CODE = "V-INCOME-GROWTH"
 
 
 def run(small_county: Path, tmp_path: Path, monkeypatch, county: dict) -> Path:
-    from flows.weekly import weekly_county_run
-    from tasks import direct_calls
+    from flows.run_config import resolve_run
+    from flows.stages import run_week
 
     reference = tmp_path / "reference"
     shutil.copytree(small_county / "reference", reference)
     (reference / "county.yaml").write_text(yaml.safe_dump(county, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("EVALPREP_DATA_DIR", str(tmp_path / "data"))
-    with direct_calls():
-        return Path(weekly_county_run.fn(inbox=str(small_county / "inbox"), week=LAST_WEEK, out=str(tmp_path / "out"),
-                                         profile="shaanxi-2017", reference=str(reference)))
+    return run_week(resolve_run(inbox=str(small_county / "inbox"), week=LAST_WEEK, out=str(tmp_path / "out"),
+                                profile="shaanxi-2017", reference=str(reference)))
 
 
 def villages(published: Path) -> pd.DataFrame:
@@ -55,7 +54,7 @@ def test_shaanxi_run_with_and_without_the_county_figures(small_county, tmp_path,
     assert (given["unknown_criteria"] == "").all()
 
     without = {k: v for k, v in facts.items() if k not in ("rural_income", "previous_income_ratio")}
-    log, logger = Lines(), logging.getLogger("evalprep")  # the run log outside a Prefect run (tasks/progress.py)
+    log, logger = Lines(), logging.getLogger("evalprep")  # the run log outside a Prefect run (evalprep/runlog.py)
     logger.addHandler(log)
     try:
         published = run(small_county, tmp_path / "without", monkeypatch, without)

@@ -9,7 +9,6 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 
 from evalprep.redaction import redact_text, redact_value
 from evalprep.settings import load_settings
-from tasks import stage_task
 from tasks.dossiers import rendering_summary
 
 SCOREBOARD_COLUMNS = {"township_name": "乡镇", "villages": "村数", "villages_未达标": "未达标", "villages_合格": "合格",
@@ -82,6 +81,3 @@ def documents_path_markdown(week: str, run_folder: Path) -> str:
     return (f"# {week} 全部档案\n\n在本机的文件管理器或浏览器地址栏中粘贴下面的路径打开：\n\n```\n{index}\n```\n\n"
             "（浏览器不能从 Prefect 界面直接打开本机文件。要在这里显示可点击的链接：用 `evalprep serve-files` "
             "或办公室的网页服务器共享输出文件夹，并把它的地址设为 EVALPREP_PUBLIC_URL。）\n")
-
-
-artifacts_task = stage_task(publish_artifacts, name="artifacts", prefect_only=True, retries=2, retry_delay_seconds=2)

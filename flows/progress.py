@@ -1,29 +1,18 @@
-"""What a running county run tells the office while it goes: log lines through Prefect's logger (the
-flow run's log in the UI) and a progress artifact counting the dossiers done."""
+"""What a running county run tells the office while it goes: a progress artifact counting the dossiers done,
+updated as each township's batch finishes."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
-from tasks import stage_task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
-
-def run_logger() -> logging.Logger | logging.LoggerAdapter:
-    """Prefect's run logger inside a flow or task run; the plain "evalprep" logger elsewhere."""
-    from prefect.exceptions import MissingContextError
-    from prefect.logging import get_run_logger
-
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return logging.getLogger("evalprep")
-
+from evalprep.runlog import run_logger
+from tasks.dossiers import DocumentJob, Rendered, render_jobs
 
 def start_progress(batches: list[list]) -> UUID:
     """A progress artifact at 0 % for the dossiers of all batches."""
-    from prefect.artifacts import create_progress_artifact
-
     total = sum(map(len, batches))
     run_logger().info("本次需生成 %d 个村的档案", total)
     return create_progress_artifact(progress=0.0, key="dossiers-done", description=f"村级档案进度（共 {total} 个村）")
@@ -39,9 +28,12 @@ def report_progress(progress: UUID | None, stage: Path, total: int) -> None:
     done = dossiers_done(stage)
     run_logger().info("进度：%d / %d 个村的档案已完成", done, total)
     if progress is not None:
-        from prefect.artifacts import update_progress_artifact
-
         update_progress_artifact(progress, progress=100.0 * done / max(total, 1))
 
 
-start_progress_task = stage_task(start_progress, name="start-progress", prefect_only=True)
+def render_batch(jobs: list[DocumentJob], stage: Path, profile_name: str, run: dict[str, Any], processes: int,
+                 progress: UUID | None, total: int) -> list[Rendered]:
+    """One township's dossiers (tasks/dossiers.py render_jobs), then the progress artifact brought up to date."""
+    results = render_jobs(jobs, stage, profile_name, run, processes)
+    report_progress(progress, stage, total)
+    return results
