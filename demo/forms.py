@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import csv
 import datetime as dt
+import hashlib
 import io
 import struct
 import zipfile
@@ -127,6 +128,23 @@ def not_excel_bytes(township_name: str, title: str) -> bytes:
 _SECTOR = 512
 _MINI = 64
 _FREE, _END, _FATSECT, _NOSTREAM = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+
+
+def noise(label: str, n: int) -> bytes:
+    """`n` bytes that look random and follow from `label` alone."""
+    out = bytearray()
+    i = 0
+    while len(out) < n:
+        out += hashlib.sha256(f"{label}|{i}".encode()).digest()
+        i += 1
+    return bytes(out[:n])
+
+
+def encrypted_workbook(label: str) -> bytes:
+    """A password-protected workbook whose size and bytes follow from `label` (same label, same bytes): the
+    demo's and the ingest fixtures' (tests/ingest/fixtures/make_fixtures.py) one way of making it."""
+    size = 8_000 + int(hashlib.sha256(label.encode()).hexdigest()[:3], 16)
+    return encrypted_workbook_bytes(noise(label, 272 + size + 16), size)
 
 
 def encrypted_workbook_bytes(noise: bytes, package_size: int) -> bytes:

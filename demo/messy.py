@@ -33,7 +33,6 @@ the newest accepted file of each township, its dropped rows gone, its emptied ce
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +47,7 @@ from expectations.catalogue import raw_catalogue
 
 from .county import SHEET_KEYS, County, canonical_frame
 from .draw import Draw
-from .forms import (SheetGrid, encrypted_workbook_bytes, not_excel_bytes, write_csv_folder, write_csv_zip,
+from .forms import (SheetGrid, encrypted_workbook, not_excel_bytes, write_csv_folder, write_csv_zip,
                     write_grid_workbook)
 from .grid import SheetPatch, build_cover, build_sheet
 from .layout import read_townships
@@ -425,20 +424,10 @@ def write_file(built: Built, path: Path, seed: int, week: str, township_name: st
     elif spec.form == "not_excel":
         path.write_bytes(not_excel_bytes(township_name, "扶贫周报表"))
     elif spec.form == "encrypted":
-        size = 8_000 + int(hashlib.sha256(f"{seed}|{week}|{spec.name}".encode()).hexdigest()[:3], 16)
-        path.write_bytes(encrypted_workbook_bytes(_noise(f"{seed}|{week}|{spec.name}", 272 + size + 16), size))
+        path.write_bytes(encrypted_workbook(f"{seed}|{week}|{spec.name}"))
     else:
         raise ValueError(spec.form)
     return [path]
-
-
-def _noise(label: str, n: int) -> bytes:
-    out = bytearray()
-    i = 0
-    while len(out) < n:
-        out += hashlib.sha256(f"{label}|{i}".encode()).digest()
-        i += 1
-    return bytes(out[:n])
 
 
 def set_mtime(paths: list[Path], at: dt.datetime) -> None:

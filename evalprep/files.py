@@ -6,6 +6,7 @@ the file is renamed into place. On any failure (disk full, permission, a kill si
 the `.part` file is removed and the previous file, if any, is left as it was."""
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable
@@ -35,3 +36,23 @@ def write_atomic(path: Path | str, data: bytes | Callable[[BinaryIO], object], m
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+# Errors of the place the run writes to, not of one document: they end the run (exit code 2 from the command).
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def disk_error(exc: BaseException | None) -> OSError | None:
+    """The disk-full or permission error behind `exc` (itself, its cause or context, or inside an exception
+    group), or None."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
+            return exc
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                if (found := disk_error(inner)) is not None:
+                    return found
+        exc = exc.__cause__ or exc.__context__
+    return None

@@ -299,7 +299,7 @@ def _main(args: argparse.Namespace) -> int:
         print(f"evalprep: {reason}", file=sys.stderr)
         return 2
     except Exception as exc:
-        from tasks.publish import disk_error
+        from evalprep.files import disk_error
 
         if (error := disk_error(exc)) is None:
             raise

@@ -34,7 +34,8 @@ def weekly_county_run(inbox: str | None = None, week: str | None = None, out: st
                                          config.settings.render_processes, unmapped(t.progress(batches)),
                                          unmapped(t.count_dossiers(batches)))
         writing.append(dossiers)
-        rendering = t.render_summaries(config, stage, run, dossiers, ingested, assessed, compared)
+        # the batches' results, or the first batch's error (a full disk ends the run here, before publishing)
+        rendering = t.render_summaries(config, stage, run, dossiers.result(), ingested, assessed, compared)
         published = t.publish(stage, config.out_dir, config.folder)
         t.record(config, assessed, compared)
         t.artifacts(config.week, compared.rollups["readiness/townships.csv"], compared.changes,

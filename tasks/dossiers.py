@@ -21,7 +21,7 @@ from expectations.catalogue import Profile, load_profile
 from tasks.assess import Readiness
 from tasks.document_store import DocumentStore, digest, document_key, slice_digests
 from evalprep.runlog import run_logger
-from tasks.publish import disk_error
+from evalprep.files import disk_error
 from tasks.departments import department_names, village_blockers, villages_turned_by
 from tasks.history import village_trend
 from tasks.render.paths import (  # noqa: F401  (dossier_path and safe_name are part of this module's API)

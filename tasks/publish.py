@@ -1,7 +1,6 @@
 """The run's output folder (interface.md): tables written to a per-run staging folder, then published."""
 from __future__ import annotations
 
-import errno
 import fcntl
 import json
 import os
@@ -31,24 +30,6 @@ VILLAGE_COLUMNS = [
 RATE_COLUMNS = ("satisfaction_rate", "satisfaction_ci_low", "satisfaction_ci_high", "poverty_incidence", "wrong_exit_rate",
                 "satisfaction_sample_risk", "wrong_exit_rate_year", "recognition_rate", "recognition_sample_risk", "p_drawn")
 HOUSEHOLD_COLUMNS = ["household_id", "village_code", "exit_status", "meets_all", "failing_criteria"]
-# Errors of the place the run writes to, not of one document: they end the run (exit code 2 from the command).
-DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM, errno.EROFS})
-
-
-def disk_error(exc: BaseException | None) -> OSError | None:
-    """The disk-full or permission error behind `exc` (itself, its cause or context, or inside an exception
-    group), or None."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
-            return exc
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                if (found := disk_error(inner)) is not None:
-                    return found
-        exc = exc.__cause__ or exc.__context__
-    return None
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:

@@ -150,6 +150,14 @@ def test_unreadable_files_are_rejected_with_a_reason(name, rule, sheet, column, 
     assert result.reason == result.issues[0].message and result.reason
 
 
+def test_the_encrypted_fixture_is_what_office_software_calls_encrypted():
+    """Made by the demo's writer (demo/forms.py encrypted_workbook), checked by an independent reader."""
+    import msoffcrypto
+
+    with open(FIXTURES / "encrypted.xlsx", "rb") as f:
+        assert msoffcrypto.OfficeFile(f).is_encrypted()
+
+
 def test_oversized_file_is_rejected_before_it_is_read(register):
     result = read("610928103_蜀河镇_2016-W39.xlsx", register, limit=1024)
     assert (result.status, located(result)) == (REJECTED, [("DQ-FILE-TOO-LARGE", "", None, "")])
