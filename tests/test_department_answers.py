@@ -7,6 +7,7 @@ import random
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -100,6 +101,48 @@ def test_a_file_naming_no_department_and_a_wrong_department_are_reported(tmp_pat
     assert list(zip(got.issues["row"], got.issues["rule"])) == [
         (2, "DA-DEPARTMENT"), (3, "DA-ITEM-DEPARTMENT"), (4, "DA-DEPARTMENT")]
     assert got.files["status"].tolist() == ["rejected"]
+
+
+def _bomb_xlsx(path: Path, member: str, data: bytes) -> None:
+    """An .xlsx-shaped zip whose one worksheet member holds `data` (deflated: a few KB on disk)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr(member, data)
+
+
+def test_bombs_among_department_files_are_rejected_and_the_other_files_read(tmp_path):
+    """Department files go through the township files' limits and isolation (limits.py, a child process under
+    the memory ceiling): a sheet declaring 91 million cells, a zip bomb (a 40 MB sheet in 40 KB) and a file
+    over max_file_bytes, dropped beside a good answer file, are each one rejected file in department_issues;
+    the good file's answer is taken and the stage goes on."""
+    from tasks.ingest.department_answers import read_department_files
+    from tasks.publish import write_csv
+
+    week_dir = tmp_path / "inbox" / "2016-W39"
+    folder = week_dir / "departments"
+    folder.mkdir(parents=True)
+    book = openpyxl.Workbook()
+    book.active.append(["问题编号", "解决办法"])
+    book.active.append(["V-ROAD:1", "修路"])
+    book.save(folder / "交通运输局.xlsx")
+    _bomb_xlsx(folder / "水利局.xlsx", "xl/worksheets/sheet1.xml",
+               b'<worksheet><dimension ref="A1:Z3500000"/><sheetData/></worksheet>')
+    _bomb_xlsx(folder / "财政局.xlsx", "xl/worksheets/sheet1.xml", b"<worksheet>" + b" " * (40 << 20) + b"</worksheet>")
+    (folder / "民政局.csv").write_bytes(b"x" * (2 << 20))
+
+    files = read_department_files(week_dir, "2016-W39", tmp_path / "archive", max_bytes=1 << 20)
+    got = department_answers(files, _items(), tmp_path / "history", PROFILE, "2016-W39")
+
+    status = got.files.set_index("file")["status"].to_dict()
+    assert status == {"交通运输局.xlsx": "accepted", "水利局.xlsx": "rejected", "财政局.xlsx": "rejected",
+                      "民政局.csv": "rejected"}
+    assert got.new[["department", "item_id", "solution"]].values.tolist() == [["交通运输局", "V-ROAD:1", "修路"]]
+    rejected = got.issues.set_index("file")
+    assert set(rejected["rule"]) == {"DQ-FILE-TOO-LARGE"} and len(rejected) == 3
+    assert "91,000,000" in rejected.loc["水利局.xlsx", "message"] or "3,500,000" in rejected.loc["水利局.xlsx", "message"]
+    write_csv(tmp_path / "out" / "department_issues.csv", got.issues)
+    written = pd.read_csv(tmp_path / "out" / "department_issues.csv", dtype=str, encoding="utf-8-sig")
+    assert sorted(written["file"]) == ["民政局.csv", "水利局.xlsx", "财政局.xlsx"]
 
 
 # --------------------------------------------------------------------------------- through the weekly flow
