@@ -3,7 +3,6 @@ server (aiosmtpd) with a refused recipient, a transient 451 and a resend, and th
 from __future__ import annotations
 
 import datetime as dt
-import socket
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from tasks.ingest.references import Contact, Register, load_contacts
 from tasks.outbox import (
     OUTBOX, contacts_by_unit, deliver_week, delivery_units, failure_notice, is_office, ledger_path, write_outbox,
 )
+from tests.servers import free_port
 
 WEEK, AS_OF = "2016-W39", dt.date(2016, 10, 2)
 REGISTER = Register({"610928100": "城关镇", "610928101": "棕溪镇", "610928102": "关口镇"})
@@ -58,12 +58,6 @@ class Inbox:
 
     def received(self, address: str) -> list:
         return [message_from_bytes(data, policy=policy.default) for _, rcpts, data in self.messages if address in rcpts]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
