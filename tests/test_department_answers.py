@@ -88,6 +88,7 @@ def test_headers_are_found_in_any_order_and_variant():
     header = find_answer_header(rows)
     assert header.row == 2
     assert header.columns == {0: "answer_responsible", 1: "solution", 2: "item_id", 3: "answer_lead"}
+    assert find_answer_header([["ITEM_ID", "解决 办法*", "措施"]]).columns == {0: "item_id", 1: "solution"}  # any case
     assert match_department("旬阳县交通运输局", list(PROFILE.departments)) == "交通运输局"
     assert match_department("发改局（移民搬迁办）", list(PROFILE.departments)) == "发改局(移民搬迁办)"
 

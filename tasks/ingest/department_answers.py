@@ -28,7 +28,7 @@ from expectations.catalogue import Profile
 from tasks import stage_task
 from tasks.answers import ANSWER_FIELDS, ANSWER_HEADERS, KEY, STORE_COLUMNS, empty_answers, load_answers, merged_answers
 from tasks.ingest.archive import archive_submission
-from tasks.ingest.headers import HEADER_SCAN_ROWS, normalise_header
+from tasks.ingest.headers import HEADER_SCAN_ROWS, header_lookup, map_row, normalise_header
 from tasks.ingest.isolated import MB, _cap_memory, isolation_enabled, memory_ceiling
 from tasks.ingest.issues import data_rule
 from tasks.ingest.limits import Limits
@@ -59,20 +59,6 @@ FILE_COLUMNS = ["department", "file", "sha256", "status", "reason", "answers", "
 ISSUE_COLUMNS = ["department", "file", "sheet", "row", "column", "rule", "severity", "message"]
 ABOUT_SHEET = "说明"
 
-
-def _alias_table() -> dict[str, str]:
-    table: dict[str, str] = {}
-    for name, written in ANSWER_ALIASES.items():
-        for text in written:
-            table.setdefault(normalise_header(text).lower(), name)
-    return table
-
-
-ALIASES = _alias_table()
-
-
-def _canonical(cell: Any) -> str | None:
-    return ALIASES.get(normalise_header(cell).lower()) if not is_blank(cell) else None
 
 
 # --------------------------------------------------------------------------------------------- reading files
@@ -171,7 +157,11 @@ class DepartmentAnswers:
 
 
 def _key(text: object) -> str:
+    """A header or department as compared: as township headers are (normalise_header), and in any case."""
     return normalise_header(text).lower()
+
+
+ALIASES = header_lookup(ANSWER_ALIASES.items(), _key)  # the township headers' lookup (headers.py), own names
 
 
 def match_department(written: object, known: list[str]) -> str | None:
@@ -198,12 +188,8 @@ def find_answer_header(rows: list[list]) -> _Header | None:
     """The row among the first HEADER_SCAN_ROWS naming 问题编号 and at least one answer column (most names wins)."""
     best: _Header | None = None
     for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
-        mapped: dict[int, str] = {}
-        written: dict[int, str] = {}
-        for col, cell in enumerate(row):
-            name = _canonical(cell)
-            if name and name not in mapped.values():
-                mapped[col], written[col] = name, str(cell).strip()
+        mapped = map_row(row, ALIASES, _key)
+        written = {col: str(row[col]).strip() for col in mapped}
         if ITEM in mapped.values() and any(n in ANSWER_FIELDS for n in mapped.values()):
             if best is None or len(mapped) > len(best.columns):
                 best = _Header(index, mapped, written)
