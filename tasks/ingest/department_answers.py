@@ -13,11 +13,8 @@ the run; a file that cannot be read at all is reported as rejected.
 """
 from __future__ import annotations
 
-import multiprocessing
 import re
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import suppress
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,12 +26,11 @@ from tasks import stage_task
 from tasks.answers import ANSWER_FIELDS, ANSWER_HEADERS, KEY, STORE_COLUMNS, empty_answers, load_answers, merged_answers
 from tasks.ingest.archive import archive_submission
 from tasks.ingest.headers import HEADER_SCAN_ROWS, header_lookup, map_row, normalise_header
-from tasks.ingest.isolated import MB, _cap_memory, isolation_enabled, memory_ceiling
+from tasks.ingest.isolated import MB, IsolatedReader, Read, isolation_enabled, rows_or_rejection
 from tasks.ingest.issues import data_rule
 from tasks.ingest.limits import Limits
 from tasks.ingest.values import Invalid, fold, is_blank, to_date, to_text
 from tasks.ingest.week import received_at
-from tasks.ingest.workbook import Rejected, read_submission_rows
 
 FOLDER = "departments"  # INBOX/<week>/departments/: the township ingest leaves this folder alone
 SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".csv")
@@ -86,60 +82,34 @@ def department_files(week_dir: Path) -> list[Path]:
     return sorted(entries, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
-def _rows_or_rejection(path: Path, limits: Limits) -> tuple[dict[str, list[list]] | None, str, str]:
-    """In the child: raw rows, or the rule and detail of a rejection (never an exception to unpickle)."""
-    try:
-        return read_submission_rows(path, limits), "", ""
-    except Rejected as exc:
-        return None, exc.rule, exc.detail
-
-
-def _read(path: Path, limits: Limits, pool: ProcessPoolExecutor | None) -> tuple[dict | None, str, str]:
+def _read(path: Path, limits: Limits, reader: IsolatedReader | None) -> Read:
     size = path.stat().st_size
     if size == 0:
         return None, "DQ-FILE-EMPTY", ""
     if size > limits.max_bytes:
         return None, "DQ-FILE-TOO-LARGE", f"{size / MB:.1f} MB"
-    if pool is None:
-        return _rows_or_rejection(path, limits)
-    return pool.submit(_rows_or_rejection, path, limits).result()
+    return reader.rows(path, limits) if reader is not None else rows_or_rejection(path, limits)
 
 
 def read_department_files(week_dir: Path, week: str, archive_dir: Path, max_bytes: int,
                           read: bool = True) -> list[DepartmentFile]:
     """Archive every department file of the week (receipt included), then read each distinct one in a child
-    process under the ingest memory ceiling (EVALPREP_INGEST_ISOLATION=0: in this process). `read=False`
-    (a narrowed run, an inspection) reads nothing: it uses the stored answers only."""
+    process under the ingest memory ceiling, as township files are (isolated.py; EVALPREP_INGEST_ISOLATION=0:
+    in this process). `read=False` (a narrowed run, an inspection) reads nothing: it uses the stored answers
+    only."""
     if not read:
         return []
-    paths = department_files(week_dir)
     limits = Limits.for_max_bytes(max_bytes)
     out: list[DepartmentFile] = []
     seen: set[str] = set()
-    pool: ProcessPoolExecutor | None = None
-    try:
-        for path in paths:
+    with IsolatedReader() if isolation_enabled() else nullcontext() as reader:
+        for path in department_files(week_dir):
             sha, _, _ = archive_submission(path, archive_dir, week)
             if sha in seen:  # the same bytes sent twice change nothing
                 continue
             seen.add(sha)
-            if pool is None and isolation_enabled():
-                pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=_cap_memory, initargs=(memory_ceiling(),))
-            try:
-                sheets, rule, detail = _read(path, limits, pool)
-            except BrokenProcessPool:  # the child died on this file: a native abort or crash
-                pool = None
-                sheets, rule, detail = None, "DQ-FILE-CORRUPT", ""
-            except MemoryError:
-                with suppress(Exception):
-                    pool.shutdown(wait=True, cancel_futures=True)
-                pool = None
-                sheets, rule, detail = None, "DQ-FILE-TOO-LARGE", f"读取时所需内存超过 {memory_ceiling() / MB:,.0f} MB"
+            sheets, rule, detail = _read(path, limits, reader)
             out.append(DepartmentFile(path.name, sha, received_at(path).isoformat(), sheets, rule, detail))
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
     return out
 
 
