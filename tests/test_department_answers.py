@@ -146,6 +146,21 @@ def test_bombs_among_department_files_are_rejected_and_the_other_files_read(tmp_
     assert sorted(written["file"]) == ["民政局.csv", "水利局.xlsx", "财政局.xlsx"]
 
 
+def test_a_file_that_is_no_spreadsheet_is_reported_not_dropped(tmp_path, monkeypatch):
+    """A department that sends its answers as a PDF learns it, as a township would (DQ-FILE-TYPE)."""
+    from tasks.ingest.department_answers import read_department_files
+
+    monkeypatch.setenv("EVALPREP_INGEST_ISOLATION", "0")
+    folder = tmp_path / "2016-W39" / "departments"
+    folder.mkdir(parents=True)
+    (folder / "交通运输局回复.pdf").write_bytes(b"%PDF-1.4\n%answers printed\n")
+    (folder / "~$交通运输局.xlsx").write_bytes(b"lock")
+    files = read_department_files(tmp_path / "2016-W39", "2016-W39", tmp_path / "archive", max_bytes=1 << 20)
+    got = department_answers(files, _items(), tmp_path / "history", PROFILE, "2016-W39")
+    assert got.files[["file", "department", "status"]].values.tolist() == [["交通运输局回复.pdf", "交通运输局", "rejected"]]
+    assert got.issues["rule"].tolist() == ["DQ-FILE-TYPE"] and "PDF" in got.issues.loc[0, "message"]
+
+
 # --------------------------------------------------------------------------------- through the weekly flow
 
 def _run(inbox: Path, week: str, out: Path, reference: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Departments' answers sent back: INBOX/<week>/departments/<any name>.xlsx / .xls / .csv.
+"""Departments' answers sent back: INBOX/<week>/departments/<any name> (.xlsx / .xls / .csv; anything else is reported).
 
 A department fills the answer columns of its problem list's spreadsheet (工作机制, 解决办法, 工作主抓人,
 工作责任人, 具体考核机制, 计划完成日期, beside each item's 问题编号) and sends the file back. Each file is archived
@@ -33,7 +33,6 @@ from tasks.ingest.values import Invalid, fold, is_blank, to_date, to_text
 from tasks.ingest.week import received_at
 
 FOLDER = "departments"  # INBOX/<week>/departments/: the township ingest leaves this folder alone
-SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".csv")
 ACCEPTED, ACCEPTED_WITH_ISSUES, REJECTED = "accepted", "accepted_with_issues", "rejected"
 ERROR, WARNING = "error", "warning"
 # Text a department types into one cell: a person is a name or two; a mechanism or solution a paragraph.
@@ -72,13 +71,14 @@ class DepartmentFile:
 
 
 def department_files(week_dir: Path) -> list[Path]:
-    """The files in INBOX/<week>/departments/, oldest first (modification time, then name): the newest answer
-    of an item wins."""
+    """Every file in INBOX/<week>/departments/ whatever its suffix (hidden and Office lock files left out), oldest
+    first (modification time, then name): the newest answer of an item wins. As with township files, one that
+    cannot be read (a PDF, an .ods, a Word file) is still archived and reported (DQ-FILE-TYPE), never dropped
+    unseen."""
     folder = week_dir / FOLDER
     if not folder.is_dir():
         return []
-    entries = [p for p in folder.iterdir()
-               if p.is_file() and not p.name.startswith((".", "~$")) and p.suffix.lower() in SUFFIXES]
+    entries = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))]
     return sorted(entries, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
