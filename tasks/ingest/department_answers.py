@@ -190,15 +190,6 @@ def file_department(file: str, sheets: dict[str, list[list]], known: list[str]) 
     return match_department(Path(file).stem, known)
 
 
-def _excel_column(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 class _Report:
     """Issues of one file, worded for the department's clerk."""
 
