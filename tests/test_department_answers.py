@@ -104,6 +104,28 @@ def test_a_file_naming_no_department_and_a_wrong_department_are_reported(tmp_pat
     assert got.files["status"].tolist() == ["rejected"]
 
 
+def test_the_newest_file_wins_per_item_and_a_rejected_cell_keeps_the_earlier_answer(tmp_path):
+    """By hand: last week 水利局 answered V-WATER:1 and V-WATER:2; this week an older file answers V-WATER:1, a newer
+    one answers it again with an over-long 解决办法 and a 工作责任人, and a date that is not one for V-WATER:2."""
+    record_answers(tmp_path, PROFILE.name, "2016-W38", pd.DataFrame([
+        {"department": "水利局", "item_id": "V-WATER:1", "solution": "旧办法", "answer_responsible": "甲"},
+        {"department": "水利局", "item_id": "V-WATER:2", "solution": "打井", "due_date": "2016-11-30"}]))
+    older = DepartmentFile("水利局-1.xlsx", "a", "", {"问题清单": [["问题编号", "解决办法"], ["V-WATER:1", "新办法"]]})
+    newer = DepartmentFile("水利局-2.xlsx", "b", "", {"问题清单": [
+        ["问题编号", "解决办法", "工作责任人", "计划完成日期"], ["V-WATER:1", LONG, "乙", None],
+        ["V-WATER:2", None, None, "十一月底"]]})
+    got = department_answers([older, newer], _items(), tmp_path, PROFILE, "2016-W39")
+    current = got.current.set_index("item_id")
+    # V-WATER:1: the newer file's row replaces the older file's whole; its too-long 解决办法 keeps the answer in
+    # force before that file (the older file's 新办法), its 工作责任人 is taken
+    assert (current.loc["V-WATER:1", "solution"], current.loc["V-WATER:1", "answer_responsible"]) == ("新办法", "乙")
+    assert current.loc["V-WATER:1", "file"] == "水利局-2.xlsx"
+    # V-WATER:2: the bad date is not taken, last week's date stays; the solution cell was blank in the new row
+    assert (current.loc["V-WATER:2", "due_date"], current.loc["V-WATER:2", "solution"]) == ("2016-11-30", "")
+    assert sorted(got.issues["rule"]) == ["DA-DATE", "DA-TOO-LONG"]
+    assert got.files["status"].tolist() == ["accepted", "accepted_with_issues"]
+
+
 def _bomb_xlsx(path: Path, member: str, data: bytes) -> None:
     """An .xlsx-shaped zip whose one worksheet member holds `data` (deflated: a few KB on disk)."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
