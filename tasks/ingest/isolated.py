@@ -130,6 +130,9 @@ class IsolatedReader:
             self.close()  # a fresh worker for the next file
             return rejected_result(path.name, sha256, register, "DQ-FILE-TOO-LARGE",
                                    f"读取时所需内存超过 {self.ceiling / MB:,.0f} MB")
+        except Exception as exc:  # noqa: BLE001  (near the ceiling even an import fails: LookupError, ImportError)
+            self.close()
+            return rejected_result(path.name, sha256, register, "DQ-FILE-CORRUPT", type(exc).__name__)
         kept = load_entry(folder, key, sha256, path.name)
         if kept is None:  # the worker could not write its result: parse here, as without isolation
             return read_submission(path, sha256, register, max_bytes)
