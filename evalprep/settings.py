@@ -24,6 +24,9 @@ class Settings:
     public_url: str | None = None  # EVALPREP_PUBLIC_URL: http address where the office serves the output folder
     county_name: str = "旬阳县"
     county_code: str = "610928"
+    # The county command office, without the county's name (EVALPREP_OFFICE_NAME): it receives the failure
+    # notices and signs the outbox's messages; contacts.csv names it so (tasks/outbox.py).
+    office_name: str = "脱贫攻坚指挥部办公室"
 
     @property
     def archive_dir(self) -> Path:
@@ -69,6 +72,7 @@ def load_settings() -> Settings:
         deadline_time=env.get("EVALPREP_DEADLINE_TIME", "12:00"),
         document_store_days=float(env.get("EVALPREP_DOCUMENT_STORE_DAYS", "28")),
         public_url=env.get("EVALPREP_PUBLIC_URL") or None,
+        office_name=env.get("EVALPREP_OFFICE_NAME", "").strip() or Settings.office_name,
     )
 
 

@@ -22,6 +22,7 @@ import io
 import logging
 import tempfile
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -41,7 +42,8 @@ from tasks.ingest.limits import Limits
 from tasks.ingest.sheet import parse_sheet
 from tasks.ingest.submission import REJECTED, match_sheets
 from tasks.ingest.values import is_blank
-from tasks.ingest.workbook import Rejected, read_submission_rows
+from tasks.ingest.isolated import IsolatedReader, isolation_enabled, rows_or_rejection
+from tasks.ingest.workbook import Rejected
 from tasks.render.paths import MAX_NAME_BYTES, safe_name
 
 LOG = logging.getLogger(__name__)
@@ -245,10 +247,14 @@ def _mark(cells: dict, layouts: Mapping[str, SheetLayout], issues: pd.DataFrame,
 
 
 def marked_workbook(path: Path, issues: pd.DataFrame, township: str, week: str, submission: Mapping,
-                    newer_rejected: pd.DataFrame, max_bytes: int) -> bytes:
+                    newer_rejected: pd.DataFrame, max_bytes: int, reader: IsolatedReader | None = None) -> bytes:
     """The township's winning file back with every problem marked and listed first: an .xlsx patched in place,
-    anything else (or an .xlsx of a shape not patched) as the blank template filled with what was read."""
-    raw = read_submission_rows(path, Limits.for_max_bytes(max_bytes))
+    anything else (or an .xlsx of a shape not patched) as the blank template filled with what was read. The
+    file is read again as ingest read it: by `reader`'s child process under the memory ceiling when given."""
+    limits = Limits.for_max_bytes(max_bytes)
+    raw, rule, detail = reader.rows(path, limits) if reader is not None else rows_or_rejection(path, limits)
+    if raw is None:
+        raise Rejected(rule, detail)
     title = f"{township} {week} 报表问题反馈"
     if path.is_file() and path.suffix.lower() in PATCHED_SUFFIXES:
         cells: dict = {}
@@ -353,7 +359,7 @@ def _write_unmasked(path: Path, data: bytes) -> Path:
 
 
 def township_feedback(code: str, name: str, week: str, files: pd.DataFrame, issues: pd.DataFrame,
-                      archive_dir: Path, max_bytes: int) -> bytes:
+                      archive_dir: Path, max_bytes: int, reader: IsolatedReader | None = None) -> bytes:
     """The feedback workbook of one township from its rows of submissions.csv and issues.csv."""
     label = f"{name}（{code}）"
     used = files[files["used"].astype(bool)]
@@ -369,7 +375,7 @@ def township_feedback(code: str, name: str, week: str, files: pd.DataFrame, issu
     try:
         if path is None:
             raise FileNotFoundError(f"archived file of {winner['file']} ({winner['sha256']})")
-        return marked_workbook(path, issues, label, week, winner, newer, max_bytes)
+        return marked_workbook(path, issues, label, week, winner, newer, max_bytes, reader)
     except (Rejected, Unpatchable, OSError, ValueError, KeyError, IndexError) as exc:
         # One township's odd workbook never stops the county run: its problems listed on the blank template.
         LOG.warning("%s：反馈工作簿无法在原文件上标注（%s），只列出问题", label, type(exc).__name__)
@@ -384,11 +390,12 @@ def write_feedback(stage: Path, week: str, submissions: pd.DataFrame, issues: pd
     told (rejected, no township in its name) has nobody to go back to."""
     written = []
     sent = submissions[(submissions["status"] != "missing") & submissions["township_code"].fillna("").astype(bool)]
-    for code, files in sent.groupby("township_code", sort=True):
-        name = str(files["township_name"].iloc[0] or "")
-        own = issues[issues["township_code"] == code].reset_index(drop=True)
-        data = township_feedback(str(code), name, week, files, own, archive_dir, max_bytes)
-        relative = feedback_path(str(code), name, week)
-        _write_unmasked(stage / relative, data)
-        written.append(relative)
+    with IsolatedReader() if isolation_enabled() else nullcontext() as reader:  # as ingest read the files
+        for code, files in sent.groupby("township_code", sort=True):
+            name = str(files["township_name"].iloc[0] or "")
+            own = issues[issues["township_code"] == code].reset_index(drop=True)
+            data = township_feedback(str(code), name, week, files, own, archive_dir, max_bytes, reader)
+            relative = feedback_path(str(code), name, week)
+            _write_unmasked(stage / relative, data)
+            written.append(relative)
     return written

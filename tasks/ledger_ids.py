@@ -20,7 +20,3 @@ def village_item(rule: str, village_code: str) -> str:
 
 def project_item(rule: str, village_code: str, project_id: str) -> str:
     return item_id(rule, village_code, project_id)
-
-
-def household_item(rule: str, household_id: str) -> str:
-    return item_id(rule, household_id)

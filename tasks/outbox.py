@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from evalprep.files import write_atomic
 from evalprep.redaction import redact_text
+from evalprep.settings import Settings
 from tasks.mail import KIND_HEADER, UNIT_HEADER, WEEK_HEADER
 from tasks.ingest.references import Contact, Register
 from tasks.render.paths import department_list_path, safe_name, township_summary_path
@@ -38,10 +39,11 @@ UNADDRESSED_FILE, SENT_FILE = "unaddressed.csv", "sent.csv"
 DELIVERY_DIR = ".delivery"  # OUT/.delivery/<week>/sent.csv: the ledger of what was sent, kept across reruns
 FEEDBACK_DIR = "feedback"  # OUT/<week>/feedback/<township code>_<township name>.xlsx (another stage writes it)
 KIND_DEPARTMENT, KIND_TOWNSHIP, KIND_OFFICE = "department", "township", "office"
-# The county command office receives the failure notices: a contacts.csv unit named like this (any county
-# prefix, e.g. 旬阳县脱贫攻坚指挥部办公室), or simply 办公室 / office.
-OFFICE_NAME = "县脱贫攻坚指挥部办公室"
-OFFICE_UNITS = ("办公室", "指挥部办公室", "脱贫攻坚指挥部办公室", "office")
+# The county command office receives the failure notices. Its name is a county setting (Settings.office_name,
+# EVALPREP_OFFICE_NAME); a contacts.csv unit is the office when it ends with that name (any county before
+# it, e.g. 旬阳县脱贫攻坚指挥部办公室) or is one of these short forms.
+DEFAULT_OFFICE = Settings.office_name
+OFFICE_SHORT_FORMS = ("办公室", "指挥部办公室", "office")
 OFFICE_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 FALLBACK_SENDER = "evalprep@localhost"
 MEDIA = {".pdf": ("application", "pdf"),
@@ -49,10 +51,15 @@ MEDIA = {".pdf": ("application", "pdf"),
 UNADDRESSED_COLUMNS = ["unit", "kind", "files", "reason"]
 
 
-def is_office(unit: str) -> bool:
-    """Whether a contacts.csv unit is the county command office (who receives failure notices)."""
+def is_office(unit: str, office: str = DEFAULT_OFFICE) -> bool:
+    """Whether a contacts.csv unit is the county command office `office` (who receives failure notices)."""
     text = re.sub(r"\s+", "", unit)
-    return text.lower() in OFFICE_UNITS or text.endswith("脱贫攻坚指挥部办公室")
+    return text.lower() in OFFICE_SHORT_FORMS or text.endswith(office)
+
+
+def office_key(office: str = DEFAULT_OFFICE) -> tuple[str, str]:
+    """The office's (kind, key) among the units: the office as the county's messages name it (县…)."""
+    return KIND_OFFICE, f"县{office}"
 
 
 @dataclass(frozen=True)
@@ -73,14 +80,15 @@ class Unit:
         return f"部门_{safe_name(self.name, 150)}.eml"
 
 
-def contacts_by_unit(contacts: Iterable[Contact], register: Register) -> dict[tuple[str, str], list[Contact]]:
+def contacts_by_unit(contacts: Iterable[Contact], register: Register,
+                     office: str = DEFAULT_OFFICE) -> dict[tuple[str, str], list[Contact]]:
     """(kind, key) → the unit's contacts. A unit is the office (is_office), a township by its 9-digit code or its
     name (蜀河镇, 蜀河, 旬阳县蜀河镇), or else a department by its name exactly as the catalogue writes it."""
     found: dict[tuple[str, str], list[Contact]] = {}
     for contact in contacts:
         unit = contact.unit.strip()
-        if is_office(unit):
-            key = (KIND_OFFICE, OFFICE_NAME)
+        if is_office(unit, office):
+            key = office_key(office)
         elif unit in register.township_names:
             key = (KIND_TOWNSHIP, unit)
         elif (code := register.township_by_name(unit)) is not None:
@@ -143,7 +151,7 @@ def _describe(path: str, unit: Unit) -> str:
     return f"{name}：本镇评估准备情况汇总"
 
 
-def message_text(unit: Unit, week: str, as_of: dt.date, county: str) -> tuple[str, str]:
+def message_text(unit: Unit, week: str, as_of: dt.date, county: str, office: str = DEFAULT_OFFICE) -> tuple[str, str]:
     """Subject and body of a unit's message, in Chinese: what is attached, the week, the counts."""
     counts = unit.counts
     overdue = counts.get("overdue")
@@ -155,15 +163,15 @@ def message_text(unit: Unit, week: str, as_of: dt.date, county: str) -> tuple[st
     if unit.kind == KIND_DEPARTMENT:
         subject = f"【{county}迎评准备】{week} 部门问题清单：{unit.name}"
         lines += ["", f"本周贵单位负责的问题共 {counts.get('items', 0)} 项{late}。请按清单逐项整改，"
-                      "整改情况报县脱贫攻坚指挥部办公室。"]
+                      f"整改情况报县{office}。"]
     else:
         subject = f"【{county}迎评准备】{week} 乡镇汇总：{unit.name}"
         lines += ["", f"本镇 {counts.get('villages', 0)} 个村，其中未达标 {counts.get('failing', 0)} 个；"
                       f"待整改事项 {counts.get('items', 0)} 项{late}；本周报送数据问题 {counts.get('issues', 0)} 条。"]
         if any(p.startswith(f"{FEEDBACK_DIR}/") for p in unit.files):
             lines += ["整改反馈表只含本镇的数据，其中有农户的个人信息，请只在本镇经办人员之间使用，"
-                      "填写整改情况后按时报回县脱贫攻坚指挥部办公室。"]
-    lines += ["", f"{county}脱贫攻坚指挥部办公室", "（本邮件由迎评准备系统自动生成）", ""]
+                      f"填写整改情况后按时报回县{office}。"]
+    lines += ["", f"{county}{office}", "（本邮件由迎评准备系统自动生成）", ""]
     return redact_text(subject), redact_text("\n".join(lines))
 
 
@@ -202,18 +210,18 @@ def build_message(*, subject: str, body: str, sender: str, recipients: Sequence[
 
 
 def unit_message(unit: Unit, folder: Path, recipients: Sequence[Contact], week: str, as_of: dt.date, county: str,
-                 sender: str) -> bytes:
-    subject, body = message_text(unit, week, as_of, county)
+                 sender: str, office: str = DEFAULT_OFFICE) -> bytes:
+    subject, body = message_text(unit, week, as_of, county, office)
     attachments = [(PurePosixPath(p).name, (folder / p).read_bytes()) for p in unit.files]
     return build_message(subject=subject, body=body, sender=sender, recipients=recipients, date=_date(as_of),
                          attachments=attachments,
                          headers={UNIT_HEADER: unit.key, KIND_HEADER: unit.kind, WEEK_HEADER: week})
 
 
-def sender_address(contacts: Iterable[Contact], configured: str | None) -> str:
+def sender_address(contacts: Iterable[Contact], configured: str | None, office: str = DEFAULT_OFFICE) -> str:
     """EVALPREP_SMTP_FROM, else the office's first address in contacts.csv, else evalprep@localhost."""
-    office = [c.email for c in contacts if is_office(c.unit)]
-    return configured or (office[0] if office else FALLBACK_SENDER)
+    addresses = [c.email for c in contacts if is_office(c.unit, office)]
+    return configured or (addresses[0] if addresses else FALLBACK_SENDER)
 
 
 def ledger_path(out_dir: Path, week: str) -> Path:
@@ -222,7 +230,8 @@ def ledger_path(out_dir: Path, week: str) -> Path:
 
 
 def write_outbox(stage: Path, units: Sequence[Unit], contacts: Sequence[Contact], register: Register, week: str,
-                 as_of: dt.date, county: str, sender: str, ledger: Path | None = None) -> pd.DataFrame:
+                 as_of: dt.date, county: str, sender: str, ledger: Path | None = None,
+                 office: str = DEFAULT_OFFICE) -> pd.DataFrame:
     """One .eml per addressed unit with something to send under stage/outbox/, outbox/unaddressed.csv (units
     without an address or without a file), and a copy of the week's ledger of sent mail (outbox/sent.csv) when
     there is one. Returns the unaddressed rows."""
@@ -233,8 +242,8 @@ def write_outbox(stage: Path, units: Sequence[Unit], contacts: Sequence[Contact]
 
     outbox = stage / OUTBOX
     outbox.mkdir(parents=True, exist_ok=True)
-    addressed = contacts_by_unit(contacts, register)
-    known = {(u.kind, u.key) for u in units} | {(KIND_OFFICE, OFFICE_NAME)}
+    addressed = contacts_by_unit(contacts, register, office)
+    known = {(u.kind, u.key) for u in units} | {office_key(office)}
     for kind, key in sorted(set(addressed) - known):
         run_logger().warning("contacts.csv 中的单位「%s」不是本周任何部门或乡镇（部门名称须与问题清单一致，乡镇写名称或9位代码），"
                              "该行未使用", key)
@@ -249,7 +258,7 @@ def write_outbox(stage: Path, units: Sequence[Unit], contacts: Sequence[Contact]
             missing.append({"unit": unit.name, "kind": unit.kind, "files": files,
                             "reason": "contacts.csv 中没有该单位的邮箱：请补上后重新运行本周，或手工发送这些文件"})
             continue
-        write_atomic(outbox / unit.eml_name, unit_message(unit, stage, recipients, week, as_of, county, sender))
+        write_atomic(outbox / unit.eml_name, unit_message(unit, stage, recipients, week, as_of, county, sender, office))
         written += 1
     unaddressed = pd.DataFrame(missing, columns=UNADDRESSED_COLUMNS)
     write_atomic(outbox / UNADDRESSED_FILE, csv_bytes(unaddressed))
@@ -267,8 +276,10 @@ def week_outbox(stage: Path, config: Any, run: Mapping[str, Any], rendering: pd.
     from tasks.departments import department_names
 
     units = delivery_units(stage, rendering, problems, villages, issues, department_names(config.profile, problems))
+    office = config.settings.office_name
     return write_outbox(stage, units, config.contacts, config.register, config.week, config.as_of, run["county"],
-                        sender_address(config.contacts, load_mail_from()), ledger_path(config.out_dir, config.week))
+                        sender_address(config.contacts, load_mail_from(), office), ledger_path(config.out_dir, config.week),
+                        office)
 
 
 def deliver_week(published: Path, out_dir: Path, week: str) -> pd.DataFrame | None:
@@ -312,17 +323,18 @@ def failure_notice(parameters: Mapping[str, Any], run_name: str, reason: str, wh
     except (InputError, OSError) as exc:
         log.warning("失败通知：通讯录读不出（%s），只写入 %s/", exc, FAILURES)
         contacts = ()
-    office = [c for c in contacts if is_office(c.unit)]
+    name = settings.office_name
+    office = [c for c in contacts if is_office(c.unit, name)]
     week = parameters.get("week") or "最新一周"
     county = settings.county_name
     body = "\n".join([
-        f"{OFFICE_NAME}：", "",
+        f"{office_key(name)[1]}：", "",
         f"{county}迎评准备的每周运行（{week}，运行名 {run_name}）于 "
         f"{when.astimezone(OFFICE_TZ):%Y-%m-%d %H:%M} 失败，本周结果没有发布，上一次发布的文件保持不变。",
         f"原因：{reason[:300]}",
         "请查看 Prefect 中该运行的日志，排除问题后重新运行本周（evalprep run --week …）。", "",
         "（本邮件由迎评准备系统自动生成）", ""])
-    sender = sender_address(contacts, load_mail_from())
+    sender = sender_address(contacts, load_mail_from(), name)
     data = build_message(subject=redact_text(f"【{county}迎评准备】每周运行失败：{week}"), body=redact_text(body),
                          sender=sender, recipients=office, date=format_datetime(when.astimezone(OFFICE_TZ)),
                          attachments=[], headers={KIND_HEADER: "failure"})
@@ -331,7 +343,7 @@ def failure_notice(parameters: Mapping[str, Any], run_name: str, reason: str, wh
     smtp = load_smtp_settings()
     if smtp is None or not office:
         log.warning("每周运行失败，通知已写入 %s%s", path,
-                    "" if office else "（contacts.csv 中没有县脱贫攻坚指挥部办公室的邮箱，未发送）")
+                    "" if office else f"（contacts.csv 中没有{office_key(name)[1]}的邮箱，未发送）")
         return
     results = send_once(smtp, sender, [c.email for c in office], data)
     log.warning("每周运行失败，通知已发给办公室：%s", "；".join(f"{a} {r.result}" for a, r in results.items()))

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from evalprep.idcard import mask, mask_phone
-from evalprep.redaction import csv_bytes as redacted_csv_bytes
+from evalprep.redaction import csv_bytes
 from evalprep.template import sheets, vocabularies
 from expectations.catalogue import Profile, raw_catalogue
 from tasks.criteria_frames import CANCELLED, EXIT_COHORT, REMAINING_POOR
@@ -500,11 +500,6 @@ def visits_table(draw: RehearsalDraw, readiness: Readiness) -> pd.DataFrame:
     return table  # free text typed anywhere and formula cells: the CSV writer's gate (csv_bytes)
 
 
-def csv_bytes(table: pd.DataFrame) -> bytes:
-    """visits.csv's bytes through the one CSV writer (redacted, formula-safe, UTF-8 with a BOM)."""
-    return redacted_csv_bytes(table)
-
-
 # -------------------------------------------------------------------------------------------- writing
 
 
@@ -515,5 +510,5 @@ def write_pack(context: Mapping[str, Any], table: pd.DataFrame, folder: Path | s
 
     folder = Path(folder)
     write_atomic(folder / PDF_NAME, render_document(TEMPLATE, context))
-    write_atomic(folder / CSV_NAME, csv_bytes(table))
+    write_atomic(folder / CSV_NAME, csv_bytes(table))  # the one CSV writer (evalprep/redaction.py)
     return folder

@@ -79,7 +79,9 @@ def test_same_inputs_give_the_same_bytes_with_the_cut_off_as_creation_date():
     assert workbook(first).properties.title == context["document"]["title"]
 
 
-def test_department_spreadsheet_has_every_item_and_its_households():
+def department_book(copies: int = 30) -> tuple[pd.DataFrame, dict, openpyxl.Workbook]:
+    """The H-INCOME department's own items, its list's context with the items `copies` times over (more rows
+    than the PDF prints) and its spreadsheet read back."""
     from tasks.assess import Readiness
     from tasks.departments import department_problem_list
 
@@ -87,9 +89,13 @@ def test_department_spreadsheet_has_every_item_and_its_households():
     items = department_problem_list(readiness, COUNTY["projects"], PROFILE)
     department = PROFILE.criterion("H-INCOME").department
     own = items[items["department"] == department]
-    context = department_list_context(PROFILE, department, pd.concat([own] * 30, ignore_index=True), RUN,
+    context = department_list_context(PROFILE, department, pd.concat([own] * copies, ignore_index=True), RUN,
                                       COUNTY["households"])
-    book = workbook(xlsx_bytes(department_attachment(context), context["document"], RUN["as_of"]))
+    return own, context, workbook(xlsx_bytes(department_attachment(context), context["document"], RUN["as_of"]))
+
+
+def test_department_spreadsheet_has_every_item_and_its_households():
+    own, context, book = department_book()
     assert book.sheetnames == ["说明", "问题清单", "涉及脱贫户"]
     listed = rows_of(book["问题清单"])
     assert len(listed) == 30 * len(own) > len(context["rows"])
@@ -123,9 +129,7 @@ def assert_print_ready(ws, last_column: str, last_row: int, landscape: bool) -> 
 def test_every_spreadsheet_sheet_prints_one_page_wide_with_its_header_on_every_page():
     from openpyxl.utils import get_column_letter
 
-    from tasks.assess import Readiness
     from tasks.attachments import DEPARTMENT_HOUSEHOLD_COLUMNS, DEPARTMENT_ITEM_COLUMNS
-    from tasks.departments import department_problem_list
 
     frames = many_failing_households()
     context = village_dossier_context(PROFILE, run=RUN, **frames)
@@ -135,13 +139,7 @@ def test_every_spreadsheet_sheet_prints_one_page_wide_with_its_header_on_every_p
     assert gaps.oddHeader.left.text == context["document"]["title"]
     assert_print_ready(village["说明"], "B", len(rows_of(village["说明"])) + 1, landscape=True)
 
-    readiness = Readiness(COUNTY["villages"], COUNTY["village_criteria"], COUNTY["households"])
-    items = department_problem_list(readiness, COUNTY["projects"], PROFILE)
-    department = PROFILE.criterion("H-INCOME").department
-    own = items[items["department"] == department]
-    context = department_list_context(PROFILE, department, pd.concat([own] * 30, ignore_index=True), RUN,
-                                      COUNTY["households"])
-    book = workbook(xlsx_bytes(department_attachment(context), context["document"], RUN["as_of"]))
+    own, context, book = department_book()
     listed = book["问题清单"]
     assert_print_ready(listed, get_column_letter(len(DEPARTMENT_ITEM_COLUMNS)), 30 * len(own) + 1, landscape=True)
     households = book["涉及脱贫户"]

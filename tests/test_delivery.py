@@ -3,7 +3,6 @@ server (aiosmtpd) with a refused recipient, a transient 451 and a resend, and th
 from __future__ import annotations
 
 import datetime as dt
-import socket
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from tasks.ingest.references import Contact, Register, load_contacts
 from tasks.outbox import (
     OUTBOX, contacts_by_unit, deliver_week, delivery_units, failure_notice, is_office, ledger_path, write_outbox,
 )
+from tests.servers import free_port
 
 WEEK, AS_OF = "2016-W39", dt.date(2016, 10, 2)
 REGISTER = Register({"610928100": "城关镇", "610928101": "棕溪镇", "610928102": "关口镇"})
@@ -58,12 +58,6 @@ class Inbox:
 
     def received(self, address: str) -> list:
         return [message_from_bytes(data, policy=policy.default) for _, rcpts, data in self.messages if address in rcpts]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -358,3 +352,28 @@ def test_failure_notice_is_sent_to_the_office(tmp_path, smtp_server):
                    "boom", dt.datetime(2016, 10, 3, tzinfo=dt.timezone.utc))
     [got] = smtp_server.received("office@xunyang.example.org")
     assert "每周运行失败" in got["Subject"] and len(smtp_server.messages) == 1
+
+
+def test_the_office_is_a_county_setting(tmp_path, monkeypatch):
+    """A county whose command office has another name (EVALPREP_OFFICE_NAME): its contacts.csv unit is the office,
+    the failure notice goes to it and the messages are signed with it; the default name no longer matches."""
+    from tasks.outbox import Unit, message_text
+
+    office = "扶贫开发领导小组办公室"
+    lead = Contact("旬阳县扶贫开发领导小组办公室", "", "lead@xunyang.example.org")
+    assert is_office(lead.unit, office) and not is_office("旬阳县脱贫攻坚指挥部办公室", office)
+    assert contacts_by_unit((lead,), REGISTER, office) == {("office", f"县{office}"): [lead]}
+    _, body = message_text(Unit("department", "水利局", "水利局", ("a.pdf",)), WEEK, AS_OF, "旬阳县", office)
+    assert f"报县{office}" in body and f"旬阳县{office}" in body and "指挥部" not in body
+
+    monkeypatch.setenv("EVALPREP_OFFICE_NAME", office)
+    monkeypatch.delenv("EVALPREP_SMTP_HOST", raising=False)
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    (reference / "contacts.csv").write_text(f"unit,name,email\n{lead.unit},,{lead.email}\n", encoding="utf-8")
+    failure_notice({"inbox": str(tmp_path / "inbox"), "week": WEEK, "out": str(tmp_path / "out")}, "brave-fox",
+                   "boom", dt.datetime(2016, 10, 3, tzinfo=dt.timezone.utc))
+    [notice] = (tmp_path / "out" / "failures").glob("*.eml")
+    message = parsed(notice)
+    assert message["To"].addresses[0].addr_spec == lead.email
+    assert message.get_body().get_content().startswith(f"县{office}：")

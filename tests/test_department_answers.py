@@ -7,6 +7,7 @@ import random
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -87,6 +88,7 @@ def test_headers_are_found_in_any_order_and_variant():
     header = find_answer_header(rows)
     assert header.row == 2
     assert header.columns == {0: "answer_responsible", 1: "solution", 2: "item_id", 3: "answer_lead"}
+    assert find_answer_header([["ITEM_ID", "解决 办法*", "措施"]]).columns == {0: "item_id", 1: "solution"}  # any case
     assert match_department("旬阳县交通运输局", list(PROFILE.departments)) == "交通运输局"
     assert match_department("发改局（移民搬迁办）", list(PROFILE.departments)) == "发改局(移民搬迁办)"
 
@@ -100,6 +102,85 @@ def test_a_file_naming_no_department_and_a_wrong_department_are_reported(tmp_pat
     assert list(zip(got.issues["row"], got.issues["rule"])) == [
         (2, "DA-DEPARTMENT"), (3, "DA-ITEM-DEPARTMENT"), (4, "DA-DEPARTMENT")]
     assert got.files["status"].tolist() == ["rejected"]
+
+
+def test_the_newest_file_wins_per_item_and_a_rejected_cell_keeps_the_earlier_answer(tmp_path):
+    """By hand: last week 水利局 answered V-WATER:1 and V-WATER:2; this week an older file answers V-WATER:1, a newer
+    one answers it again with an over-long 解决办法 and a 工作责任人, and a date that is not one for V-WATER:2."""
+    record_answers(tmp_path, PROFILE.name, "2016-W38", pd.DataFrame([
+        {"department": "水利局", "item_id": "V-WATER:1", "solution": "旧办法", "answer_responsible": "甲"},
+        {"department": "水利局", "item_id": "V-WATER:2", "solution": "打井", "due_date": "2016-11-30"}]))
+    older = DepartmentFile("水利局-1.xlsx", "a", "", {"问题清单": [["问题编号", "解决办法"], ["V-WATER:1", "新办法"]]})
+    newer = DepartmentFile("水利局-2.xlsx", "b", "", {"问题清单": [
+        ["问题编号", "解决办法", "工作责任人", "计划完成日期"], ["V-WATER:1", LONG, "乙", None],
+        ["V-WATER:2", None, None, "十一月底"]]})
+    got = department_answers([older, newer], _items(), tmp_path, PROFILE, "2016-W39")
+    current = got.current.set_index("item_id")
+    # V-WATER:1: the newer file's row replaces the older file's whole; its too-long 解决办法 keeps the answer in
+    # force before that file (the older file's 新办法), its 工作责任人 is taken
+    assert (current.loc["V-WATER:1", "solution"], current.loc["V-WATER:1", "answer_responsible"]) == ("新办法", "乙")
+    assert current.loc["V-WATER:1", "file"] == "水利局-2.xlsx"
+    # V-WATER:2: the bad date is not taken, last week's date stays; the solution cell was blank in the new row
+    assert (current.loc["V-WATER:2", "due_date"], current.loc["V-WATER:2", "solution"]) == ("2016-11-30", "")
+    assert sorted(got.issues["rule"]) == ["DA-DATE", "DA-TOO-LONG"]
+    assert got.files["status"].tolist() == ["accepted", "accepted_with_issues"]
+
+
+def _bomb_xlsx(path: Path, member: str, data: bytes) -> None:
+    """An .xlsx-shaped zip whose one worksheet member holds `data` (deflated: a few KB on disk)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr(member, data)
+
+
+def test_bombs_among_department_files_are_rejected_and_the_other_files_read(tmp_path):
+    """Department files go through the township files' limits and isolation (limits.py, a child process under
+    the memory ceiling): a sheet declaring 91 million cells, a zip bomb (a 40 MB sheet in 40 KB) and a file
+    over max_file_bytes, dropped beside a good answer file, are each one rejected file in department_issues;
+    the good file's answer is taken and the stage goes on."""
+    from tasks.ingest.department_answers import read_department_files
+    from tasks.publish import write_csv
+
+    week_dir = tmp_path / "inbox" / "2016-W39"
+    folder = week_dir / "departments"
+    folder.mkdir(parents=True)
+    book = openpyxl.Workbook()
+    book.active.append(["问题编号", "解决办法"])
+    book.active.append(["V-ROAD:1", "修路"])
+    book.save(folder / "交通运输局.xlsx")
+    _bomb_xlsx(folder / "水利局.xlsx", "xl/worksheets/sheet1.xml",
+               b'<worksheet><dimension ref="A1:Z3500000"/><sheetData/></worksheet>')
+    _bomb_xlsx(folder / "财政局.xlsx", "xl/worksheets/sheet1.xml", b"<worksheet>" + b" " * (40 << 20) + b"</worksheet>")
+    (folder / "民政局.csv").write_bytes(b"x" * (2 << 20))
+
+    files = read_department_files(week_dir, "2016-W39", tmp_path / "archive", max_bytes=1 << 20)
+    got = department_answers(files, _items(), tmp_path / "history", PROFILE, "2016-W39")
+
+    status = got.files.set_index("file")["status"].to_dict()
+    assert status == {"交通运输局.xlsx": "accepted", "水利局.xlsx": "rejected", "财政局.xlsx": "rejected",
+                      "民政局.csv": "rejected"}
+    assert got.new[["department", "item_id", "solution"]].values.tolist() == [["交通运输局", "V-ROAD:1", "修路"]]
+    rejected = got.issues.set_index("file")
+    assert set(rejected["rule"]) == {"DQ-FILE-TOO-LARGE"} and len(rejected) == 3
+    assert "91,000,000" in rejected.loc["水利局.xlsx", "message"] or "3,500,000" in rejected.loc["水利局.xlsx", "message"]
+    write_csv(tmp_path / "out" / "department_issues.csv", got.issues)
+    written = pd.read_csv(tmp_path / "out" / "department_issues.csv", dtype=str, encoding="utf-8-sig")
+    assert sorted(written["file"]) == ["民政局.csv", "水利局.xlsx", "财政局.xlsx"]
+
+
+def test_a_file_that_is_no_spreadsheet_is_reported_not_dropped(tmp_path, monkeypatch):
+    """A department that sends its answers as a PDF learns it, as a township would (DQ-FILE-TYPE)."""
+    from tasks.ingest.department_answers import read_department_files
+
+    monkeypatch.setenv("EVALPREP_INGEST_ISOLATION", "0")
+    folder = tmp_path / "2016-W39" / "departments"
+    folder.mkdir(parents=True)
+    (folder / "交通运输局回复.pdf").write_bytes(b"%PDF-1.4\n%answers printed\n")
+    (folder / "~$交通运输局.xlsx").write_bytes(b"lock")
+    files = read_department_files(tmp_path / "2016-W39", "2016-W39", tmp_path / "archive", max_bytes=1 << 20)
+    got = department_answers(files, _items(), tmp_path / "history", PROFILE, "2016-W39")
+    assert got.files[["file", "department", "status"]].values.tolist() == [["交通运输局回复.pdf", "交通运输局", "rejected"]]
+    assert got.issues["rule"].tolist() == ["DQ-FILE-TYPE"] and "PDF" in got.issues.loc[0, "message"]
 
 
 # --------------------------------------------------------------------------------- through the weekly flow

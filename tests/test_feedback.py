@@ -322,3 +322,18 @@ def test_a_lost_archived_file_lists_the_problems_and_the_run_goes_on(tmp_path):
     book = openpyxl.load_workbook(tmp_path / "out-lost" / again[0])
     listing = book[LIST_SHEET]
     assert [r[0].value for r in listing.iter_rows() if isinstance(r[0].value, int)] == [1, 2, 3, 4, 5]
+
+
+def test_the_winning_file_is_read_again_under_the_ingest_memory_ceiling(tmp_path, monkeypatch):
+    """The feedback stage reads a township's file again in a child process under the ingest ceiling, as ingest
+    did (isolated.py): a file the child cannot read within it (here: a ceiling of 0 MB) costs that township its
+    marks only — its problems are listed on the template — and the stage goes on."""
+    ingest, _, _ = run(tmp_path, [(FIXTURES / "bad_values.xlsx", FILE)])
+    monkeypatch.setenv("EVALPREP_INGEST_ISOLATION", "1")
+    monkeypatch.setenv("EVALPREP_INGEST_MEMORY_MB", "0")
+    [again] = write_feedback(tmp_path / "out-ceiling", WEEK, ingest.submissions, ingest.issues, tmp_path / "archive",
+                             LIMIT)
+    path = tmp_path / "out-ceiling" / again
+    assert marked_cells(path) == {}
+    listing = openpyxl.load_workbook(path)[LIST_SHEET]
+    assert [r[0].value for r in listing.iter_rows() if isinstance(r[0].value, int)] == [1, 2, 3, 4, 5]

@@ -11,8 +11,8 @@ import pytest
 from expectations.catalogue import load_profile, raw_catalogue
 from tasks.assess import Readiness
 from tasks.evaluation_design import EvaluationDesign, load_design
-from evalprep.redaction import csv_cell_safe as csv_safe
-from tasks.rehearsal import csv_bytes, draw_rehearsal, rehearsal_context, visit_sheet, visits_table
+from evalprep.redaction import csv_bytes, csv_cell_safe as csv_safe
+from tasks.rehearsal import draw_rehearsal, rehearsal_context, visit_sheet, visits_table
 
 PROFILE = load_profile("xunyang-2016")
 DESIGN = EvaluationDesign(name="hand", label="手算", villages={"poor": 2, "non_poor": 1},

@@ -1,4 +1,4 @@
-"""Departments' answers sent back: INBOX/<week>/departments/<any name>.xlsx / .xls / .csv.
+"""Departments' answers sent back: INBOX/<week>/departments/<any name> (.xlsx / .xls / .csv; anything else is reported).
 
 A department fills the answer columns of its problem list's spreadsheet (工作机制, 解决办法, 工作主抓人,
 工作责任人, 具体考核机制, 计划完成日期, beside each item's 问题编号) and sends the file back. Each file is archived
@@ -13,11 +13,8 @@ the run; a file that cannot be read at all is reported as rejected.
 """
 from __future__ import annotations
 
-import multiprocessing
 import re
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import suppress
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,16 +24,14 @@ import pandas as pd
 from expectations.catalogue import Profile
 from tasks.answers import ANSWER_FIELDS, ANSWER_HEADERS, KEY, STORE_COLUMNS, empty_answers, load_answers, merged_answers
 from tasks.ingest.archive import archive_submission
-from tasks.ingest.headers import HEADER_SCAN_ROWS, normalise_header
-from tasks.ingest.isolated import MB, _cap_memory, isolation_enabled, memory_ceiling
+from tasks.ingest.headers import HEADER_SCAN_ROWS, header_lookup, map_row, normalise_header
+from tasks.ingest.isolated import MB, IsolatedReader, Read, isolation_enabled, rows_or_rejection
 from tasks.ingest.issues import data_rule
 from tasks.ingest.limits import Limits
 from tasks.ingest.values import Invalid, fold, is_blank, to_date, to_text
 from tasks.ingest.week import received_at
-from tasks.ingest.workbook import Rejected, read_submission_rows
 
 FOLDER = "departments"  # INBOX/<week>/departments/: the township ingest leaves this folder alone
-SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".csv")
 ACCEPTED, ACCEPTED_WITH_ISSUES, REJECTED = "accepted", "accepted_with_issues", "rejected"
 ERROR, WARNING = "error", "warning"
 # Text a department types into one cell: a person is a name or two; a mechanism or solution a paragraph.
@@ -59,20 +54,6 @@ ISSUE_COLUMNS = ["department", "file", "sheet", "row", "column", "rule", "severi
 ABOUT_SHEET = "说明"
 
 
-def _alias_table() -> dict[str, str]:
-    table: dict[str, str] = {}
-    for name, written in ANSWER_ALIASES.items():
-        for text in written:
-            table.setdefault(normalise_header(text).lower(), name)
-    return table
-
-
-ALIASES = _alias_table()
-
-
-def _canonical(cell: Any) -> str | None:
-    return ALIASES.get(normalise_header(cell).lower()) if not is_blank(cell) else None
-
 
 # --------------------------------------------------------------------------------------------- reading files
 
@@ -89,70 +70,45 @@ class DepartmentFile:
 
 
 def department_files(week_dir: Path) -> list[Path]:
-    """The files in INBOX/<week>/departments/, oldest first (modification time, then name): the newest answer
-    of an item wins."""
+    """Every file in INBOX/<week>/departments/ whatever its suffix (hidden and Office lock files left out), oldest
+    first (modification time, then name): the newest answer of an item wins. As with township files, one that
+    cannot be read (a PDF, an .ods, a Word file) is still archived and reported (DQ-FILE-TYPE), never dropped
+    unseen."""
     folder = week_dir / FOLDER
     if not folder.is_dir():
         return []
-    entries = [p for p in folder.iterdir()
-               if p.is_file() and not p.name.startswith((".", "~$")) and p.suffix.lower() in SUFFIXES]
+    entries = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))]
     return sorted(entries, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
-def _rows_or_rejection(path: Path, limits: Limits) -> tuple[dict[str, list[list]] | None, str, str]:
-    """In the child: raw rows, or the rule and detail of a rejection (never an exception to unpickle)."""
-    try:
-        return read_submission_rows(path, limits), "", ""
-    except Rejected as exc:
-        return None, exc.rule, exc.detail
-
-
-def _read(path: Path, limits: Limits, pool: ProcessPoolExecutor | None) -> tuple[dict | None, str, str]:
+def _read(path: Path, limits: Limits, reader: IsolatedReader | None) -> Read:
     size = path.stat().st_size
     if size == 0:
         return None, "DQ-FILE-EMPTY", ""
     if size > limits.max_bytes:
         return None, "DQ-FILE-TOO-LARGE", f"{size / MB:.1f} MB"
-    if pool is None:
-        return _rows_or_rejection(path, limits)
-    return pool.submit(_rows_or_rejection, path, limits).result()
+    return reader.rows(path, limits) if reader is not None else rows_or_rejection(path, limits)
 
 
 def read_department_files(week_dir: Path, week: str, archive_dir: Path, max_bytes: int,
                           read: bool = True) -> list[DepartmentFile]:
     """Archive every department file of the week (receipt included), then read each distinct one in a child
-    process under the ingest memory ceiling (EVALPREP_INGEST_ISOLATION=0: in this process). `read=False`
-    (a narrowed run, an inspection) reads nothing: it uses the stored answers only."""
+    process under the ingest memory ceiling, as township files are (isolated.py; EVALPREP_INGEST_ISOLATION=0:
+    in this process). `read=False` (a narrowed run, an inspection) reads nothing: it uses the stored answers
+    only."""
     if not read:
         return []
-    paths = department_files(week_dir)
     limits = Limits.for_max_bytes(max_bytes)
     out: list[DepartmentFile] = []
     seen: set[str] = set()
-    pool: ProcessPoolExecutor | None = None
-    try:
-        for path in paths:
+    with IsolatedReader() if isolation_enabled() else nullcontext() as reader:
+        for path in department_files(week_dir):
             sha, _, _ = archive_submission(path, archive_dir, week)
             if sha in seen:  # the same bytes sent twice change nothing
                 continue
             seen.add(sha)
-            if pool is None and isolation_enabled():
-                pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=_cap_memory, initargs=(memory_ceiling(),))
-            try:
-                sheets, rule, detail = _read(path, limits, pool)
-            except BrokenProcessPool:  # the child died on this file: a native abort or crash
-                pool = None
-                sheets, rule, detail = None, "DQ-FILE-CORRUPT", ""
-            except MemoryError:
-                with suppress(Exception):
-                    pool.shutdown(wait=True, cancel_futures=True)
-                pool = None
-                sheets, rule, detail = None, "DQ-FILE-TOO-LARGE", f"读取时所需内存超过 {memory_ceiling() / MB:,.0f} MB"
+            sheets, rule, detail = _read(path, limits, reader)
             out.append(DepartmentFile(path.name, sha, received_at(path).isoformat(), sheets, rule, detail))
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
     return out
 
 
@@ -170,7 +126,11 @@ class DepartmentAnswers:
 
 
 def _key(text: object) -> str:
+    """A header or department as compared: as township headers are (normalise_header), and in any case."""
     return normalise_header(text).lower()
+
+
+ALIASES = header_lookup(ANSWER_ALIASES.items(), _key)  # the township headers' lookup (headers.py), own names
 
 
 def match_department(written: object, known: list[str]) -> str | None:
@@ -197,12 +157,8 @@ def find_answer_header(rows: list[list]) -> _Header | None:
     """The row among the first HEADER_SCAN_ROWS naming 问题编号 and at least one answer column (most names wins)."""
     best: _Header | None = None
     for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
-        mapped: dict[int, str] = {}
-        written: dict[int, str] = {}
-        for col, cell in enumerate(row):
-            name = _canonical(cell)
-            if name and name not in mapped.values():
-                mapped[col], written[col] = name, str(cell).strip()
+        mapped = map_row(row, ALIASES, _key)
+        written = {col: str(row[col]).strip() for col in mapped}
         if ITEM in mapped.values() and any(n in ANSWER_FIELDS for n in mapped.values()):
             if best is None or len(mapped) > len(best.columns):
                 best = _Header(index, mapped, written)
@@ -231,15 +187,6 @@ def file_department(file: str, sheets: dict[str, list[list]], known: list[str]) 
         if found:
             return found
     return match_department(Path(file).stem, known)
-
-
-def _excel_column(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 class _Report:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,14 +19,21 @@ def normalise_header(text: object) -> str:
     return re.sub(r"[\s*＊]", "", fold(str(text)))
 
 
+def header_lookup(columns: Iterable[tuple[str, Iterable[str]]],
+                  key: Callable[[object], str] = normalise_header) -> dict[str, str]:
+    """Header as compared (`key`) → canonical name, from (canonical name, the headers it may be written as)
+    pairs; the first column to claim a header keeps it."""
+    table: dict[str, str] = {}
+    for name, written in columns:
+        for text in written:
+            table.setdefault(key(text), name)
+    return table
+
+
 @lru_cache(maxsize=None)
 def alias_table(sheet_key: str) -> dict[str, str]:
     """Normalised header or declared alias → canonical column name, for one sheet."""
-    table: dict[str, str] = {}
-    for column in sheets()[sheet_key].columns:
-        for written in (column.header, *column.aliases):
-            table.setdefault(normalise_header(written), column.name)
-    return table
+    return header_lookup((c.name, (c.header, *c.aliases)) for c in sheets()[sheet_key].columns)
 
 
 @dataclass(frozen=True)
@@ -42,10 +50,11 @@ class HeaderMatch:
         return self.header_rows[-1] + 1
 
 
-def _map_row(row: list, table: dict[str, str]) -> dict[int, str]:
+def map_row(row: list, table: dict[str, str], key: Callable[[object], str] = normalise_header) -> dict[int, str]:
+    """Column index → canonical name of the cells of `row` that `table` knows (each name once, leftmost)."""
     mapped: dict[int, str] = {}
     for idx, cell in enumerate(row):
-        name = table.get(normalise_header(cell))
+        name = table.get(key(cell))
         if name and name not in mapped.values():
             mapped[idx] = name
     return mapped
@@ -56,7 +65,7 @@ def find_header(rows: list[list], sheet: Sheet) -> HeaderMatch | None:
     table = alias_table(sheet.key)
     best: tuple[int, dict[int, str]] | None = None
     for idx, row in enumerate(rows[:HEADER_SCAN_ROWS]):
-        mapped = _map_row(row, table)
+        mapped = map_row(row, table)
         if len(mapped) >= 2 and (best is None or len(mapped) > len(best[1])):
             best = (idx, mapped)
     if best is None:
@@ -66,7 +75,7 @@ def find_header(rows: list[list], sheet: Sheet) -> HeaderMatch | None:
     # A merged two-level header: some names in one row, the rest in the row above or below.
     for other in (idx - 1, idx + 1):
         if 0 <= other < len(rows):
-            extra = {i: n for i, n in _map_row(rows[other], table).items() if n not in mapped.values() and i not in mapped}
+            extra = {i: n for i, n in map_row(rows[other], table).items() if n not in mapped.values() and i not in mapped}
             if extra:
                 mapped = {**mapped, **extra}
                 header_rows = tuple(sorted((idx, other)))

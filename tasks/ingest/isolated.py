@@ -20,9 +20,11 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from tasks.ingest.limits import Limits, Rejected
 from tasks.ingest.parsed import entry_dir, entry_key, load_entry, save_entry
 from tasks.ingest.references import Register
 from tasks.ingest.submission import SubmissionResult, read_submission, rejected_result
+from tasks.ingest.workbook import read_submission_rows
 
 MB = 1024 * 1024
 
@@ -79,6 +81,18 @@ def _parse_into_cache(path: Path, sha256: str, register: Register, max_bytes: in
     save_entry(folder, key, read_submission(path, sha256, register, max_bytes))
 
 
+Read = tuple["dict[str, list[list]] | None", str, str]  # raw rows per sheet, or None and a rejection's rule, detail
+
+
+def rows_or_rejection(path: Path, limits: Limits) -> Read:
+    """A file's raw rows within `limits`, or the rule and detail of its rejection (never an exception to
+    unpickle when it runs in the child)."""
+    try:
+        return read_submission_rows(path, limits), "", ""
+    except Rejected as exc:
+        return None, exc.rule, exc.detail
+
+
 class IsolatedReader:
     """Parses files one at a time in a child process; `with IsolatedReader() as reader: reader.read(...)`."""
 
@@ -116,7 +130,26 @@ class IsolatedReader:
             self.close()  # a fresh worker for the next file
             return rejected_result(path.name, sha256, register, "DQ-FILE-TOO-LARGE",
                                    f"读取时所需内存超过 {self.ceiling / MB:,.0f} MB")
+        except Exception as exc:  # noqa: BLE001  (near the ceiling even an import fails: LookupError, ImportError)
+            self.close()
+            return rejected_result(path.name, sha256, register, "DQ-FILE-CORRUPT", type(exc).__name__)
         kept = load_entry(folder, key, sha256, path.name)
         if kept is None:  # the worker could not write its result: parse here, as without isolation
             return read_submission(path, sha256, register, max_bytes)
         return kept
+
+    def rows(self, path: Path, limits: Limits) -> Read:
+        """The raw rows of a file that is not a township submission (a department's answers, a township's file
+        read again for its feedback workbook), read by the worker: rows_or_rejection, and a worker that dies or
+        runs out of memory is that file's rejection."""
+        try:
+            return self._worker().submit(rows_or_rejection, path, limits).result()
+        except BrokenProcessPool:  # a native abort or crash on this file
+            self._pool = None
+            return None, "DQ-FILE-CORRUPT", ""
+        except MemoryError:
+            self.close()
+            return None, "DQ-FILE-TOO-LARGE", f"读取时所需内存超过 {self.ceiling / MB:,.0f} MB"
+        except Exception as exc:  # noqa: BLE001  (near the ceiling even an import fails: LookupError, ImportError)
+            self.close()
+            return None, "DQ-FILE-CORRUPT", type(exc).__name__

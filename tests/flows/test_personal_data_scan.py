@@ -2,9 +2,11 @@
 person's name, a header, numeric cells, a file name — and formulas typed as a village name and a file name go
 through the real weekly flow; then EVERY file of the output (PDF text, every XML part of every xlsx including
 docProps, CSV, HTML, JSON), every output path, the run's Prefect logs and its artifacts are scanned: no raw
-number anywhere, no CSV field a spreadsheet would run. One exemption, exactly `OUT/<week>/feedback/*.xlsx`
-(issue 13: each township's own workbook back to it, unmasked): there each workbook must hold only its own
-township's numbers."""
+number anywhere, no CSV field a spreadsheet would run. The outbox's .eml files are opened as a mail reader
+opens them (headers, body and every attachment decoded). One exemption, a township's own feedback workbook
+(issue 13: its own workbook back to it, unmasked), exactly in `OUT/<week>/feedback/*.xlsx` and as the
+attachment of that township's own message in `OUT/<week>/outbox/`: there each workbook must hold only its own
+township's numbers, and no other message may carry one."""
 from __future__ import annotations
 
 import csv
@@ -14,12 +16,15 @@ import re
 import shutil
 import subprocess
 import zipfile
-from pathlib import Path
+from email import message_from_bytes, policy
+from pathlib import Path, PurePosixPath
 
 import openpyxl
 import pytest
 
 from evalprep import idcard
+from tasks.feedback import SUFFIX as FEEDBACK_SUFFIX
+from tasks.mail import KIND_HEADER, UNIT_HEADER
 from tests.conftest import LAST_WEEK
 
 pytestmark = pytest.mark.slow
@@ -81,22 +86,50 @@ def plant(inbox: Path) -> None:
 
 
 def pdf_text(path: Path) -> str:
-    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return pdf_bytes_text(path.read_bytes())
+
+
+def pdf_bytes_text(data: bytes) -> str:
+    return subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode("utf-8")
+
+
+def readable(name: str, data: bytes) -> str:
+    """What a person can read in a file: PDF text, every XML part of an xlsx (cells, sheet names, docProps), the
+    text of anything else (an .eml: see mail_parts). Whitespace removed, so a number broken over two lines is
+    still found."""
+    suffix = PurePosixPath(name).suffix
+    if suffix == ".pdf":
+        text = pdf_bytes_text(data)
+    elif suffix == ".xlsx":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            text = "\n".join(archive.read(member).decode("utf-8") for member in archive.namelist())
+    elif suffix == ".parquet":
+        return ""  # machine tables (history) are not written into the output folder; checked below
+    elif suffix == ".eml":
+        text = "\n".join(part for _, part in mail_parts(data))
+    else:
+        text = data.decode("utf-8-sig", errors="replace")
+    return "".join(text.split())
 
 
 def readable_text(path: Path) -> str:
-    """What a person can read in a file: PDF text, every XML part of an xlsx (cells, sheet names, docProps), the
-    text of anything else. Whitespace removed, so a number broken over two lines is still found."""
-    if path.suffix == ".pdf":
-        text = pdf_text(path)
-    elif path.suffix == ".xlsx":
-        with zipfile.ZipFile(path) as archive:
-            text = "\n".join(archive.read(name).decode("utf-8") for name in archive.namelist())
-    elif path.suffix == ".parquet":
-        return ""  # machine tables (history) are not written into the output folder; checked below
-    else:
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
-    return "".join(text.split())
+    return readable(path.name, path.read_bytes())
+
+
+def mail_parts(data: bytes) -> list[tuple[str, str]]:
+    """A message as its reader sees it: ("", its decoded headers), ("", each text part decoded), and
+    (file name, readable text) per attachment (base64 decoded, then read like any file)."""
+    message = message_from_bytes(data, policy=policy.default)
+    parts = [("", "\n".join(f"{key}: {value}" for key, value in message.items()))]
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        name, payload = part.get_filename(), part.get_payload(decode=True) or b""
+        if name:
+            parts.append((name, readable(name, payload)))
+        else:
+            parts.append(("", payload.decode(part.get_content_charset() or "utf-8", errors="replace")))
+    return parts
 
 
 def leaks(text: str) -> list[str]:
@@ -126,19 +159,36 @@ def is_feedback(path: Path, published: Path) -> bool:
 ID_NUMBER = re.compile(r"(?<!\d)\d{17}[\dX](?!\d)")
 
 
-def check_feedback(workbooks: list[Path], inbox: Path) -> None:
-    """Exempt from the scan, each feedback workbook holds only its own township's numbers: every ID number in
-    it is in that township's own submission and in no other township's; the planted numbers are all in
-    township 610928100's submission, so they are in its workbook (the clerk must see them) and in no other."""
+def mailed_feedback(path: Path) -> list[tuple[str, str, str]]:
+    """Scan one outbox message: its headers, body and every attachment but a feedback workbook carry no raw
+    number; a feedback workbook may only be attached to its own township's message. Returns (township code,
+    readable text, where) of each feedback workbook attached, for check_feedback."""
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    unit, kind = str(message.get(UNIT_HEADER, "")), str(message.get(KIND_HEADER, ""))
+    found = []
+    for name, text in mail_parts(path.read_bytes()):
+        where = f"{path.name}: {name or 'headers/body'}"
+        if name.endswith(FEEDBACK_SUFFIX):
+            assert (kind, unit) == ("township", name[:9]), f"{where}: a feedback workbook in {kind} {unit}'s message"
+            found.append((name[:9], "".join(text.split()), where))
+        else:
+            assert not leaks("".join(text.split())), (where, leaks("".join(text.split())))
+    return found
+
+
+def check_feedback(workbooks: list[tuple[str, str, str]], inbox: Path) -> None:
+    """Exempt from the scan, each feedback workbook (code, readable text, where) holds only its own township's
+    numbers: every ID number in it is in that township's own submission and in no other township's; the planted
+    numbers are all in township 610928100's submission, so they are in its workbook (the clerk must see them)
+    and in no other."""
     sent = {p.name[:9]: readable_text(p) for p in (inbox / LAST_WEEK).glob("*.xlsx") if p.name[:9].isdigit()}
     assert len(workbooks) == len(sent) >= 2
-    for path in workbooks:
-        code, text = path.name[:9], readable_text(path)
+    for code, text, path in workbooks:
         numbers = set(ID_NUMBER.findall(text))
         own = set(ID_NUMBER.findall(sent[code]))
         others = set().union(*(set(ID_NUMBER.findall(t)) for c, t in sent.items() if c != code))
-        assert numbers <= own and not numbers & others, path.name
-        assert bool(leaks(text)) == (code == TOWNSHIP), (path.name, leaks(text))
+        assert numbers <= own and not numbers & others, path
+        assert bool(leaks(text)) == (code == TOWNSHIP), (path, leaks(text))
 
 
 def run_logs_and_artifacts(flow_run_id) -> tuple[list[str], list[str]]:
@@ -171,19 +221,22 @@ def test_no_typed_number_reaches_any_output_and_no_csv_cell_runs(small_county, p
     assert "技能证书编号" in issues and "HYPERLINK(1)" in (published / "submissions.csv").read_text(encoding="utf-8-sig")
     assert any("王五" in pdf_text(p) for p in (published / "dossiers").rglob("*.pdf"))
 
-    scanned, feedback = 0, []
+    scanned, feedback, mailed = 0, [], []
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         relative = path.relative_to(out).as_posix()
         assert not leaks(relative), relative
         if is_feedback(path, published):  # the one exemption: checked below instead
-            feedback.append(path)
+            feedback.append((path.name[:9], readable_text(path), relative))
             continue
-        assert not leaks(readable_text(path)), (relative, leaks(readable_text(path)))
+        if path.suffix == ".eml":  # every part decoded; a feedback workbook only in its own township's message
+            mailed += mailed_feedback(path)
+        assert not leaks(readable_text(path)) or path.suffix == ".eml", (relative, leaks(readable_text(path)))
         if path.suffix == ".csv":
             assert not formula_fields(path), (relative, formula_fields(path))
         scanned += 1
     assert scanned > 20
     check_feedback(feedback, inbox)
+    check_feedback(mailed, inbox)  # the demo's contacts.csv addresses every township: each got its own workbook
     csv_text = {p.name: p.read_text(encoding="utf-8-sig") for p in published.rglob("*.csv")}
     assert "'=HYPERLINK(1).xlsx" in csv_text["submissions.csv"]  # shown, not run
 

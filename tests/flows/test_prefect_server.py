@@ -6,7 +6,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,31 +15,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from evalprep.settings import PROJECT_ROOT
 from tests.conftest import LAST_WEEK
+from tests.servers import free_port, prefect_server, started, stop, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(check, what: str, seconds: float, process: subprocess.Popen | None = None, log: Path | None = None):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"{what}: process ended ({process.returncode}):\n{log.read_text()[-3000:] if log else ''}")
-        try:
-            result = check()
-            if result:
-                return result
-        except Exception:  # not up yet
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not ready after {seconds} s\n{log.read_text()[-3000:] if log else ''}")
 
 
 @pytest.fixture()
@@ -72,55 +50,31 @@ def postgres():
         shutil.rmtree(data, ignore_errors=True)
 
 
-def started(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(cmd, env=env, cwd=PROJECT_ROOT, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, 15)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-
-
 def test_an_inspection_triggered_through_the_api_of_a_postgres_backed_server(postgres, small_county, small_manifest,
                                                                              tmp_path):
-    import httpx
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_DATABASE_CONNECTION_URL": postgres,
-           "PREFECT_UI_ENABLED": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
-    env.pop("PREFECT_API_URL", None)
-    server = started([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                     env, tmp_path / "server.log")
     serving = None
-    try:
-        wait_for(lambda: httpx.get(f"{api}/health", timeout=2).status_code == 200, "Prefect server", 180, server,
-                 tmp_path / "server.log")
-        data = tmp_path / "data"
-        serve_env = {**env, "PREFECT_API_URL": api, "EVALPREP_DATA_DIR": str(data),
-                     "EVALPREP_INBOX": str(small_county / "inbox")}
-        serving = started([sys.executable, "-m", "flows.cli", "serve"], serve_env, tmp_path / "serve.log")
-        with temporary_settings({PREFECT_API_URL: api}):
-            def deployed():
-                with get_client(sync_client=True) as client:
-                    return client.read_deployment_by_name("inspection/inspection")
-            wait_for(deployed, "deployments served", 180, serving, tmp_path / "serve.log")
-            village = sorted(small_manifest["by_week"][LAST_WEEK]["villages"])[2]
-            flow_run = run_deployment("inspection/inspection", parameters={"villages": [village]}, timeout=300)
-        assert flow_run.state.is_completed(), (flow_run.state, (tmp_path / "serve.log").read_text()[-3000:])
-        dossiers = list((data / "out" / f"{LAST_WEEK}-inspection-{village}" / "dossiers").rglob("*.pdf"))
-        assert len(dossiers) == 1 and dossiers[0].name.startswith(village)
-        text = "".join(page.extract_text() for page in PdfReader(dossiers[0]).pages)
-        assert village in text and "村级迎评档案" in text
-    finally:
-        if serving is not None:
-            stop(serving)
-        stop(server)
+    with prefect_server(tmp_path, 180, PREFECT_API_DATABASE_CONNECTION_URL=postgres) as (api, env):
+        try:
+            data = tmp_path / "data"
+            serve_env = {**env, "PREFECT_API_URL": api, "EVALPREP_DATA_DIR": str(data),
+                         "EVALPREP_INBOX": str(small_county / "inbox")}
+            serving = started([sys.executable, "-m", "flows.cli", "serve"], serve_env, tmp_path / "serve.log")
+            with temporary_settings({PREFECT_API_URL: api}):
+                def deployed():
+                    with get_client(sync_client=True) as client:
+                        return client.read_deployment_by_name("inspection/inspection")
+                wait_for(deployed, "deployments served", 180, serving, tmp_path / "serve.log")
+                village = sorted(small_manifest["by_week"][LAST_WEEK]["villages"])[2]
+                flow_run = run_deployment("inspection/inspection", parameters={"villages": [village]}, timeout=300)
+            assert flow_run.state.is_completed(), (flow_run.state, (tmp_path / "serve.log").read_text()[-3000:])
+            dossiers = list((data / "out" / f"{LAST_WEEK}-inspection-{village}" / "dossiers").rglob("*.pdf"))
+            assert len(dossiers) == 1 and dossiers[0].name.startswith(village)
+            text = "".join(page.extract_text() for page in PdfReader(dossiers[0]).pages)
+            assert village in text and "村级迎评档案" in text
+        finally:
+            if serving is not None:
+                stop(serving)

@@ -243,3 +243,18 @@ def test_a_file_that_exhausts_the_reader_memory_ceiling_rejects_only_itself(tmp_
     assert rules <= {"DQ-FILE-TOO-LARGE", "DQ-FILE-CORRUPT"} and rules, rules
     assert rows.loc[GOOD, "status"] == "accepted"
     assert (result.tables["households"]["township_code"] == "610928103").sum() == 2
+
+
+def test_any_failure_of_the_reader_child_rejects_only_the_file(tmp_path, monkeypatch):
+    """Near the ceiling a child fails in ways other than MemoryError (an encoding module that cannot be
+    imported: LookupError). Whatever the child raises, the file is rejected and ingestion goes on."""
+    from tasks.ingest.week import ingest_week
+
+    monkeypatch.setenv("EVALPREP_INGEST_ISOLATION", "1")
+    monkeypatch.setenv("EVALPREP_INGEST_MEMORY_MB", "0")
+    inbox = tmp_path / "inbox" / WEEK
+    inbox.mkdir(parents=True)
+    shutil.copyfile(FIXTURES / GOOD, inbox / GOOD)
+    result = ingest_week(inbox, WEEK, tmp_path / "archive", load_register(REFERENCE, REFERENCE), LIMIT)
+    assert result.submissions.set_index("file").loc[GOOD, "status"] == "rejected"
+    assert set(result.issues.loc[result.issues["file"] == GOOD, "rule"]) <= {"DQ-FILE-TOO-LARGE", "DQ-FILE-CORRUPT"}
