@@ -9,7 +9,7 @@ import evalprep  # noqa: F401  (telemetry off before Prefect is imported)
 from prefect import flow
 
 from expectations.catalogue import DEFAULT_PROFILE
-from flows import tasks as t
+from flows import prefect_tasks as t
 from tasks.publish import sweep_stale
 from tasks.rehearsal import DEFAULT_SEED
 

@@ -1,6 +1,6 @@
 """The weekly run's composite stages: ingest → assess → compare with last week → write and render → publish and
 record. Plain functions over the run's RunConfig (flows/run_config.py), each calling the pure stage functions
-of tasks/ in order; flows/tasks.py declares them as Prefect tasks, flows/weekly.py calls them in order, and
+of tasks/ in order; flows/prefect_tasks.py declares them as Prefect tasks, flows/weekly.py calls them in order, and
 the tests and benchmarks call them directly (`run_week`). No Prefect here."""
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import evalprep  # noqa: F401  (telemetry off before Prefect is imported)
 from prefect import flow, unmapped
 
 from expectations.catalogue import DEFAULT_PROFILE
-from flows import tasks as t
+from flows import prefect_tasks as t
 from flows.runners import county_task_runner
 from flows.stages import county_wide
 from tasks.outbox import failure_hook

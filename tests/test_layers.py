@@ -114,13 +114,20 @@ def test_declarations_import_no_other_layer():
 
 
 def test_only_flows_import_prefect():
-    """Stages, platform and declarations never import Prefect: flows/tasks.py declares every task over their
+    """Stages, platform and declarations never import Prefect: flows/prefect_tasks.py declares every task over their
     plain functions (the render worker processes import the rendering code and never load Prefect)."""
     found = [f"{m}: {', '.join(prefect_imports(p.read_text(encoding='utf-8')))}" for m, p in sources().items()
              if layer_of(m) < FLOWS and prefect_imports(p.read_text(encoding="utf-8"))]
     assert not found, "\n".join(found)
     assert sorted(prefect_imports("def f():\n    from prefect.artifacts import x\nimport prefect_dask\n")) == [
         "prefect.artifacts", "prefect_dask"]
+
+
+def test_no_flow_module_is_named_like_a_top_level_package():
+    """Prefect loads a deployment's entrypoint (flows/weekly.py) as a script with flows/ on sys.path: a module
+    flows/tasks.py then shadows the tasks package in the served flow run (found by test_prefect_server)."""
+    shadowing = sorted(p.stem for p in (ROOT / "flows").glob("*.py") if p.stem in PROJECT)
+    assert not shadowing, shadowing
 
 
 def test_no_import_cycles():
