@@ -124,18 +124,13 @@ def exit_status(signum: int | None = None) -> int:
 
 
 def finish() -> None:
-    """The end of a stopped process: clean up once more, print the line, stop Prefect's temporary API server
-    (its atexit hook does not run after os._exit) and exit at once (threads still blocked are not waited for)."""
+    """The end of a stopped process: clean up once more, stop Prefect's temporary API server (its atexit hook
+    does not run after os._exit; it shares our stderr, so it goes before our line, which stays the last), print
+    the line and exit at once (threads still blocked are not waited for)."""
     with _lock:
         signum = _signal_number or signal.SIGTERM
         _requested.set()
         _clean_up()
-        try:
-            sys.stderr.write(message(signum) + "\n")
-            sys.stderr.flush()
-            sys.stdout.flush()
-        except Exception:  # noqa: BLE001
-            pass
         server = sys.modules.get("prefect.server.api.server")
         if server is not None:
             for instance in list(getattr(server.SubprocessASGIServer, "_instances", {}).values()):
@@ -146,6 +141,12 @@ def finish() -> None:
                         process.wait(5)
                     except Exception:  # noqa: BLE001
                         process.kill()
+        try:
+            sys.stderr.write(message(signum) + "\n")
+            sys.stderr.flush()
+            sys.stdout.flush()
+        except Exception:  # noqa: BLE001
+            pass
         os._exit(exit_status(signum))
 
 
