@@ -22,6 +22,7 @@ import io
 import logging
 import tempfile
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -41,7 +42,7 @@ from tasks.ingest.limits import Limits
 from tasks.ingest.sheet import parse_sheet
 from tasks.ingest.submission import REJECTED, match_sheets
 from tasks.ingest.values import is_blank
-from tasks.ingest.isolated import IsolatedReader, reader_if_enabled, rows_or_rejection
+from tasks.ingest.isolated import IsolatedReader, isolation_enabled, rows_or_rejection
 from tasks.ingest.workbook import Rejected
 from tasks.render.paths import MAX_NAME_BYTES, safe_name
 
@@ -389,7 +390,7 @@ def write_feedback(stage: Path, week: str, submissions: pd.DataFrame, issues: pd
     told (rejected, no township in its name) has nobody to go back to."""
     written = []
     sent = submissions[(submissions["status"] != "missing") & submissions["township_code"].fillna("").astype(bool)]
-    with reader_if_enabled() as reader:  # as ingest read the files
+    with IsolatedReader() if isolation_enabled() else nullcontext() as reader:  # as ingest read the files
         for code, files in sent.groupby("township_code", sort=True):
             name = str(files["township_name"].iloc[0] or "")
             own = issues[issues["township_code"] == code].reset_index(drop=True)
