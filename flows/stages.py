@@ -161,13 +161,14 @@ def render_summaries(config: RunConfig, stage: Path, run: dict, dossiers: list, 
 
 def record(config: RunConfig, assessed: Assessed, compared: Compared) -> None:
     """After publishing (a failed run leaves no history): the week's figures; a county run also its ledger and
-    the departments' new answers (an inspection shows them, never advances them); the store pruned."""
+    the departments' new answers (an inspection shows them, never advances them); the stores pruned."""
     history, profile = config.settings.history_dir, config.profile.name
     record_week(history, profile, config.week, assessed.readiness)
     if county_wide(config):
         record_ledger(history, profile, config.week, compared.ledger)
         record_answers(history, profile, config.week, compared.answers.new)
-    prune_store(config.out_dir, config.settings.document_store_days)
+    for store_root in (config.out_dir, config.settings.archive_dir):  # the documents, the feedback workbooks
+        prune_store(store_root, config.settings.document_store_days)
 
 
 def run_week(config: RunConfig, timings: dict[str, float] | None = None) -> Path:

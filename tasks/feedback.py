@@ -12,7 +12,7 @@
   sent something gets one file back.
 
 The copy holds the township's own personal data unmasked — the clerk must see the ID number to correct it —
-so it is written here, outside the redaction gate, on purpose (`_write_unmasked`, the one place); whatever
+so it is written here, outside the redaction gate, on purpose (`_stored_unmasked`, the one place); whatever
 this module adds itself (file names, messages) is masked. It is for that township only: index.html does not
 link the folder. Same inputs, same bytes: fixed document dates (the week's Sunday) and zip entry times."""
 from __future__ import annotations
@@ -31,10 +31,12 @@ import pandas as pd
 import xlsxwriter
 
 from evalprep.blank_template import write_blank_template
-from evalprep.files import write_atomic
+from evalprep.fingerprint import sources_fingerprint
 from evalprep.redaction import redact_text
+from evalprep.settings import PROJECT_ROOT
 from evalprep.template import sheets
 from evalprep.weeks import week_sunday
+from tasks.document_store import DocumentStore, digest
 from tasks.feedback_xlsx import Cell, ListSheet, Unpatchable, cell_ref, normalised, patch_workbook
 from tasks.ingest.headers import find_header, normalise_header
 from tasks.ingest.issues import data_rule
@@ -352,10 +354,32 @@ def receipt_workbook(township: str, week: str, submission: Mapping) -> bytes:
     return one_page(f"{township} {week} 报表已收到，未发现问题", lines, table, "报送回执", week)
 
 
-def _write_unmasked(path: Path, data: bytes) -> Path:
+# Everything a feedback workbook's bytes depend on besides its township's rows: this module, the patcher, the
+# reader that reads the file again, the blank template and the labels of the data rules.
+FEEDBACK_SOURCES = (PROJECT_ROOT / "tasks" / "feedback.py", PROJECT_ROOT / "tasks" / "feedback_xlsx.py",
+                    PROJECT_ROOT / "tasks" / "ingest", PROJECT_ROOT / "evalprep" / "blank_template.py",
+                    PROJECT_ROOT / "evalprep" / "template.py", PROJECT_ROOT / "evalprep" / "redaction.py",
+                    PROJECT_ROOT / "expectations" / "catalogue.yaml")
+
+
+@lru_cache(maxsize=1)
+def feedback_fingerprint() -> str:
+    from importlib.metadata import version
+
+    return sources_fingerprint(FEEDBACK_SOURCES, *(f"{p} {version(p)}" for p in ("xlsxwriter", "openpyxl")))
+
+
+def feedback_store(archive_dir: Path) -> DocumentStore:
+    """Feedback workbooks made, by the content hash of what they are made from, kept beside the archive (they hold
+    the archived files' personal data unmasked: as private as the archive, never under OUT but in feedback/)."""
+    return DocumentStore(archive_dir)
+
+
+def _stored_unmasked(store: DocumentStore, key: str, data: bytes) -> None:
     """The one place evalprep writes personal data unmasked: a township's own workbook back to that township
-    (the clerk must see the ID number that is wrong). Everything else goes through evalprep/redaction.py."""
-    return write_atomic(path, data)
+    (the clerk must see the ID number that is wrong), stored beside the archive and linked into that township's
+    feedback/ file. Everything else goes through evalprep/redaction.py."""
+    store.put(key, ".xlsx", data)
 
 
 def township_feedback(code: str, name: str, week: str, files: pd.DataFrame, issues: pd.DataFrame,
@@ -387,15 +411,21 @@ def write_feedback(stage: Path, week: str, submissions: pd.DataFrame, issues: pd
                    max_bytes: int) -> list[str]:
     """Every township that sent a file this run gets its feedback workbook under stage/feedback/; returns the
     paths written (relative to stage). Townships that sent nothing get none; a file whose township could not be
-    told (rejected, no township in its name) has nobody to go back to."""
-    written = []
+    told (rejected, no township in its name) has nobody to go back to. A workbook whose inputs (the township's
+    rows of submissions.csv and issues.csv, the code that makes it) did not change since an earlier run is linked
+    from the store instead of made again: the file is not read a second time."""
+    written, store = [], feedback_store(archive_dir)
     sent = submissions[(submissions["status"] != "missing") & submissions["township_code"].fillna("").astype(bool)]
     with IsolatedReader() if isolation_enabled() else nullcontext() as reader:  # as ingest read the files
         for code, files in sent.groupby("township_code", sort=True):
             name = str(files["township_name"].iloc[0] or "")
             own = issues[issues["township_code"] == code].reset_index(drop=True)
-            data = township_feedback(str(code), name, week, files, own, archive_dir, max_bytes, reader)
+            key = digest("feedback", str(code), name, week, files.reset_index(drop=True), own, max_bytes,
+                         feedback_fingerprint())
+            if not store.has(key, (".xlsx",)):
+                data = township_feedback(str(code), name, week, files, own, archive_dir, max_bytes, reader)
+                _stored_unmasked(store, key, data)
             relative = feedback_path(str(code), name, week)
-            _write_unmasked(stage / relative, data)
+            store.link(key, ".xlsx", stage / relative)
             written.append(relative)
     return written

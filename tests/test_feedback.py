@@ -20,7 +20,7 @@ from python_calamine import CalamineWorkbook
 
 from evalprep import idcard
 from evalprep.template import sheets, vocabularies
-from tasks.feedback import LIST_SHEET, feedback_name, write_feedback
+from tasks.feedback import LIST_SHEET, feedback_name, feedback_store, write_feedback
 from tasks.feedback_xlsx import MARK_FILL
 from tasks.ingest.references import load_register
 from tasks.ingest.week import OFFICE_TZ, ingest_week
@@ -329,6 +329,7 @@ def test_the_winning_file_is_read_again_under_the_ingest_memory_ceiling(tmp_path
     did (isolated.py): a file the child cannot read within it (here: a ceiling of 0 MB) costs that township its
     marks only — its problems are listed on the template — and the stage goes on."""
     ingest, _, _ = run(tmp_path, [(FIXTURES / "bad_values.xlsx", FILE)])
+    shutil.rmtree(feedback_store(tmp_path / "archive").root)  # made again, not linked from the first run's
     monkeypatch.setenv("EVALPREP_INGEST_ISOLATION", "1")
     monkeypatch.setenv("EVALPREP_INGEST_MEMORY_MB", "0")
     [again] = write_feedback(tmp_path / "out-ceiling", WEEK, ingest.submissions, ingest.issues, tmp_path / "archive",
@@ -337,3 +338,26 @@ def test_the_winning_file_is_read_again_under_the_ingest_memory_ceiling(tmp_path
     assert marked_cells(path) == {}
     listing = openpyxl.load_workbook(path)[LIST_SHEET]
     assert [r[0].value for r in listing.iter_rows() if isinstance(r[0].value, int)] == [1, 2, 3, 4, 5]
+
+
+def listed(path: Path) -> int:
+    return sum(isinstance(r[0].value, int) for r in openpyxl.load_workbook(path)[LIST_SHEET].iter_rows())
+
+
+def test_an_unchanged_township_gets_its_stored_workbook_without_its_file_being_read_again(tmp_path):
+    """A rerun whose township rows did not change links the workbook made before (same bytes, and the archived
+    file is not read: here it is gone); a changed issue list makes a new workbook, from the file."""
+    ingest, out, [first] = run(tmp_path, [(FIXTURES / "bad_values.xlsx", FILE)])
+    assert marked_cells(out / first) and listed(out / first) == len(ingest.issues)
+    archived = next((tmp_path / "archive").rglob(FILE))
+    kept = archived.read_bytes()
+    archived.unlink()
+    [again] = write_feedback(tmp_path / "rerun", WEEK, ingest.submissions, ingest.issues, tmp_path / "archive", LIMIT)
+    assert (tmp_path / "rerun" / again).read_bytes() == (out / first).read_bytes()
+    fewer = ingest.issues.iloc[1:].reset_index(drop=True)
+    [blind] = write_feedback(tmp_path / "blind", WEEK, ingest.submissions, fewer, tmp_path / "archive", LIMIT)
+    assert marked_cells(tmp_path / "blind" / blind) == {}  # made anew, and without the file it can only list
+    archived.write_bytes(kept)
+    shutil.rmtree(feedback_store(tmp_path / "archive").root)
+    [changed] = write_feedback(tmp_path / "changed", WEEK, ingest.submissions, fewer, tmp_path / "archive", LIMIT)
+    assert marked_cells(tmp_path / "changed" / changed) and listed(tmp_path / "changed" / changed) == len(fewer)
