@@ -22,7 +22,6 @@ import io
 import logging
 import tempfile
 from collections.abc import Mapping
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -44,7 +43,7 @@ from tasks.ingest.limits import Limits
 from tasks.ingest.sheet import parse_sheet
 from tasks.ingest.submission import REJECTED, match_sheets
 from tasks.ingest.values import is_blank
-from tasks.ingest.isolated import IsolatedReader, isolation_enabled, rows_or_rejection
+from tasks.ingest.isolated import IsolatedReader, reader_if_enabled, rows_or_rejection
 from tasks.ingest.workbook import Rejected
 from tasks.render.paths import MAX_NAME_BYTES, safe_name
 
@@ -416,7 +415,7 @@ def write_feedback(stage: Path, week: str, submissions: pd.DataFrame, issues: pd
     from the store instead of made again: the file is not read a second time."""
     written, store = [], feedback_store(archive_dir)
     sent = submissions[(submissions["status"] != "missing") & submissions["township_code"].fillna("").astype(bool)]
-    with IsolatedReader() if isolation_enabled() else nullcontext() as reader:  # as ingest read the files
+    with reader_if_enabled() as reader:  # as ingest read the files
         for code, files in sent.groupby("township_code", sort=True):
             name = str(files["township_name"].iloc[0] or "")
             own = issues[issues["township_code"] == code].reset_index(drop=True)

@@ -14,7 +14,6 @@ the run; a file that cannot be read at all is reported as rejected.
 from __future__ import annotations
 
 import re
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from expectations.catalogue import Profile
 from tasks.answers import ANSWER_FIELDS, ANSWER_HEADERS, KEY, STORE_COLUMNS, empty_answers, load_answers, merged_answers
 from tasks.ingest.archive import archive_submission
 from tasks.ingest.headers import HEADER_SCAN_ROWS, header_lookup, map_row, normalise_header
-from tasks.ingest.isolated import MB, IsolatedReader, Read, isolation_enabled, rows_or_rejection
+from tasks.ingest.isolated import MB, IsolatedReader, Read, reader_if_enabled, rows_or_rejection
 from tasks.ingest.issues import data_rule
 from tasks.ingest.limits import Limits
 from tasks.ingest.values import Invalid, fold, is_blank, to_date, to_text
@@ -101,7 +100,7 @@ def read_department_files(week_dir: Path, week: str, archive_dir: Path, max_byte
     limits = Limits.for_max_bytes(max_bytes)
     out: list[DepartmentFile] = []
     seen: set[str] = set()
-    with IsolatedReader() if isolation_enabled() else nullcontext() as reader:
+    with reader_if_enabled() as reader:
         for path in department_files(week_dir):
             sha, _, _ = archive_submission(path, archive_dir, week)
             if sha in seen:  # the same bytes sent twice change nothing

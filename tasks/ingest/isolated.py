@@ -13,6 +13,7 @@ are loaded and warmed up (default 2048; the largest demo workbook adds ~300 MB, 
 EVALPREP_INGEST_ISOLATION=0 parses in the run's own process (debugging)."""
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import resource
@@ -35,6 +36,12 @@ def memory_ceiling() -> int:
 
 def isolation_enabled() -> bool:
     return os.environ.get("EVALPREP_INGEST_ISOLATION", "1") != "0"
+
+
+def reader_if_enabled() -> "contextlib.AbstractContextManager[IsolatedReader | None]":
+    """An IsolatedReader for a with-block, or None inside it when EVALPREP_INGEST_ISOLATION=0 (read in this
+    process): ingest, the department files and the feedback workbooks read files the same way."""
+    return IsolatedReader() if isolation_enabled() else contextlib.nullcontext()
 
 
 def _address_space() -> int:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,7 +12,7 @@ from evalprep.inbox import SUBMISSION_SUFFIXES, check_week_folder, received_file
 from evalprep.template import sheets
 from evalprep.weeks import week_sunday
 from tasks.ingest.archive import archive_submission
-from tasks.ingest.isolated import IsolatedReader, isolation_enabled
+from tasks.ingest.isolated import reader_if_enabled
 from tasks.ingest.issues import Issue, issues_frame
 from tasks.ingest.references import Register
 from tasks.ingest.sheet import empty_frame
@@ -112,7 +111,7 @@ def ingest_week(week_dir: Path, week: str, archive_dir: Path, register: Register
             distinct.append((path, sha))
     context = parse_context(register, max_bytes)
     # Each file not parsed before is parsed in a child process under a memory ceiling (isolated.py).
-    with IsolatedReader() if isolation_enabled() else nullcontext() as reader:
+    with reader_if_enabled() as reader:
         results = [read_submission_kept(path, sha, register, max_bytes, archive_dir, context, reader)
                    for path, sha in distinct]
     arrivals = [received_at(path) for path, _ in distinct]
