@@ -295,6 +295,21 @@ class CheckedInputs:
     contacts: tuple[Contact, ...] = ()
 
 
+def county_name(inbox: str | None, reference: str | None, settings: Settings | None = None) -> str:
+    """The county's name as a run with these arguments prints it (county.yaml's county_name, else the setting),
+    for messages about a run that may have failed before reading its inputs: never raises."""
+    settings = settings or load_settings()
+    try:
+        if reference:
+            folder, fallback = Path(reference).resolve(), None
+        else:
+            inbox_dir = Path(inbox).resolve() if inbox else settings.inbox_dir
+            folder, fallback = reference_dir(inbox_dir, None), settings.reference_dir
+        return str(load_county(folder, fallback).get("county_name") or settings.county_name)
+    except (CountyFileError, OSError, ValueError):
+        return settings.county_name
+
+
 def check_inputs(inbox: str | None, week: str | None, profile: str | None = None, as_of: str | None = None,
                  townships: list[str] | tuple[str, ...] = (), villages: list[str] | tuple[str, ...] = (),
                  reference: str | None = None, settings: Settings | None = None) -> CheckedInputs:

@@ -1,16 +1,33 @@
 """The weekly county run: ingest → assess → compare with last week → write and render → publish and record.
-Each step is a composite stage of flows/stages.py, declared as a Prefect task in flows/tasks.py."""
+Each step is a composite stage of flows/stages.py, declared as a Prefect task in flows/prefect_tasks.py."""
 from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
 
 import evalprep  # noqa: F401  (telemetry off before Prefect is imported)
 from prefect import flow, unmapped
 
+from evalprep.redaction import redact_text
 from expectations.catalogue import DEFAULT_PROFILE
 from flows import prefect_tasks as t
 from flows.runners import county_task_runner
 from flows.stages import county_wide
-from tasks.outbox import failure_hook
+from flows.run_config import county_name
+from tasks.outbox import failure_notice
 from tasks.publish import discarded_on_failure, sweep_stale
+
+
+def failure_hook(flow: Any, flow_run: Any, state: Any) -> None:
+    """on_failure: the office's notice (tasks/outbox.failure_notice), naming the county as the run would have.
+    Never raises: a failing notice must not hide the run's own failure."""
+    parameters = dict(flow_run.parameters or {})
+    try:
+        failure_notice(parameters, str(flow_run.name), redact_text(str(state.message or "")),
+                       dt.datetime.now(dt.timezone.utc), county_name(parameters.get("inbox"), parameters.get("reference")))
+    except Exception as exc:  # noqa: BLE001  (the hook reports and returns)
+        logging.getLogger("evalprep").error("失败通知没有发出：%s", redact_text(repr(exc)))
 
 
 @flow(name="weekly-county-run", task_runner=county_task_runner(), on_failure=[failure_hook])

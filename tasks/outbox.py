@@ -305,9 +305,11 @@ def deliver_week(published: Path, out_dir: Path, week: str) -> pd.DataFrame | No
 
 # ------------------------------------------------------------------------------------------ failure notices
 
-def failure_notice(parameters: Mapping[str, Any], run_name: str, reason: str, when: dt.datetime) -> None:
+def failure_notice(parameters: Mapping[str, Any], run_name: str, reason: str, when: dt.datetime,
+                   county: str | None = None) -> None:
     """A failed weekly run: one short message to the office, written to OUT/failures/ and sent when SMTP is
-    configured and contacts.csv names the office."""
+    configured and contacts.csv names the office. `county`: the name the run prints (flows/run_config.county_name);
+    the setting when not given."""
     from evalprep.errors import InputError
     from tasks.mail import send_once
     from evalprep.inbox import reference_dir
@@ -326,7 +328,7 @@ def failure_notice(parameters: Mapping[str, Any], run_name: str, reason: str, wh
     name = settings.office_name
     office = [c for c in contacts if is_office(c.unit, name)]
     week = parameters.get("week") or "最新一周"
-    county = settings.county_name
+    county = county or settings.county_name
     body = "\n".join([
         f"{office_key(name)[1]}：", "",
         f"{county}迎评准备的每周运行（{week}，运行名 {run_name}）于 "
@@ -347,12 +349,3 @@ def failure_notice(parameters: Mapping[str, Any], run_name: str, reason: str, wh
         return
     results = send_once(smtp, sender, [c.email for c in office], data)
     log.warning("每周运行失败，通知已发给办公室：%s", "；".join(f"{a} {r.result}" for a, r in results.items()))
-
-
-def failure_hook(flow: Any, flow_run: Any, state: Any) -> None:
-    """The weekly flow's on_failure hook: never raises (a failing notice must not hide the run's own failure)."""
-    try:
-        failure_notice(dict(flow_run.parameters or {}), str(flow_run.name), redact_text(str(state.message or "")),
-                       dt.datetime.now(dt.timezone.utc))
-    except Exception as exc:  # noqa: BLE001  (the hook reports and returns)
-        logging.getLogger("evalprep").error("失败通知没有发出：%s", redact_text(repr(exc)))

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from evalprep.idcard import mask, mask_phone
-from evalprep.redaction import csv_bytes
+from evalprep.redaction import csv_bytes, redact_text
 from evalprep.template import sheets, vocabularies
 from expectations.catalogue import Profile, raw_catalogue
 from tasks.criteria_frames import CANCELLED, EXIT_COHORT, REMAINING_POOR
@@ -31,7 +31,7 @@ from tasks.evaluation_design import (
     KIND_LABELS, KINDS, STRATUM_LABELS, EvaluationDesign, draw_villages, village_strata,
 )
 from tasks.render.formatting import (
-    NOT_NAMED, STATUS_TEXT, VETO_MARK, as_flag, as_int, clean_text, codes_of, format_date, is_missing, redact,
+    NOT_NAMED, STATUS_TEXT, VETO_MARK, as_flag, as_int, clean_text, codes_of, format_date, is_missing,
 )
 from tasks.assess import FAIL, PASS, Readiness
 from tasks.simulate import DEFAULT_SEED as SIMULATION_SEED
@@ -364,8 +364,8 @@ def visit_sheet(profile: Profile, household: Mapping[str, Any], members: pd.Data
         "members_more": max(0, len(member_rows) - MAX_MEMBER_ROWS),
         "members_short": size is not None and len(member_rows) < size,
         "member_rows": len(member_rows),
-        "helper": redact(clean_text(household.get("helper_name"), NOT_NAMED)),
-        "helper_unit": redact(clean_text(household.get("helper_unit"), NOT_NAMED)),
+        "helper": redact_text(clean_text(household.get("helper_name"), NOT_NAMED)),
+        "helper_unit": redact_text(clean_text(household.get("helper_unit"), NOT_NAMED)),
         "helper_phone": mask_phone(clean_text(household.get("helper_phone"))) if clean_text(household.get("helper_phone")) else BLANK,
         "questions": questions,
         "survey": survey_view,
@@ -420,7 +420,7 @@ def rehearsal_context(draw: RehearsalDraw, readiness: Readiness, members: pd.Dat
     suspect_rows = [
         {"village": v["village_name"], "township": v["township_name"], "head_name": v["head_name"] or BLANK,
          "head_id": mask(v["head_id_number"]) or BLANK, "size": v["household_size"] if v["household_size"] is not None else BLANK,
-         "note": redact(v["note"])}
+         "note": redact_text(v["note"])}
         for v in draw.visits[draw.visits["suspect"].astype(bool)].to_dict("records")
     ]
     cover = {
@@ -446,7 +446,7 @@ def _redacted(value: Any) -> Any:
     """Every text of the pack with ID and phone numbers masked wherever they were typed (a name, a village,
     a note): one pass over the whole view model, so no field can be missed."""
     if isinstance(value, str):
-        return redact(value)
+        return redact_text(value)
     if isinstance(value, Mapping):
         return {k: _redacted(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -490,10 +490,10 @@ def visits_table(draw: RehearsalDraw, readiness: Readiness) -> pd.DataFrame:
         "household_size": visits["household_size"].map(lambda v: "" if v is None or is_missing(v) else str(int(v))),
         "exit_status": column("exit_status").map(lambda v: clean_text(v)),
         "failing_criteria": failing,
-        "helper_name": column("helper_name").map(lambda v: redact(clean_text(v))),
+        "helper_name": column("helper_name").map(lambda v: redact_text(clean_text(v))),
         "helper_phone": column("helper_phone").map(lambda v: mask_phone(clean_text(v)) if clean_text(v) else ""),
         "suspect": visits["suspect"].map({True: YES, False: NO}),
-        "note": visits.apply(lambda v: "疑似漏评户：" + redact(v["note"]) if v["suspect"] and v["note"]
+        "note": visits.apply(lambda v: "疑似漏评户：" + redact_text(v["note"]) if v["suspect"] and v["note"]
                              else "疑似漏评户" if v["suspect"] else "现场随机抽取一般农户" if v["kind"] == ORDINARY else "",
                              axis=1) if len(visits) else pd.Series(dtype="str"),
     })

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from evalprep import idcard
+from evalprep.redaction import redact_text
 from expectations.catalogue import load_profile
 from tasks.evaluation_design import load_design
 from tasks.render import view_models as vm
@@ -534,8 +535,8 @@ def test_data_quality_lists_the_villages_issues_errors_first_and_redacts_numbers
 
 
 def test_redact_masks_ids_and_phones_in_free_text_only():
-    assert vm.redact(f"号码{HEAD_ID}，电话{PHONE}") == f"号码{vm.mask(HEAD_ID)}，电话138****4567"
-    assert vm.redact("户编号6109281002010001，村代码610928100201") == "户编号6109281002010001，村代码610928100201"
+    assert redact_text(f"号码{HEAD_ID}，电话{PHONE}") == f"号码{vm.mask(HEAD_ID)}，电话138****4567"
+    assert redact_text("户编号6109281002010001，村代码610928100201") == "户编号6109281002010001，村代码610928100201"
 
 
 # ----------------------------------------------------------------------------------------------- trend

@@ -11,9 +11,10 @@ from typing import Any
 
 import pandas as pd
 
+from evalprep.redaction import redact_text
 from expectations.catalogue import Profile, raw_catalogue
 from tasks.render.formatting import (
-    NOT_NAMED, as_flag, clean_text, codes_of, format_pct, format_threshold, is_missing, redact,
+    NOT_NAMED, as_flag, clean_text, codes_of, format_pct, format_threshold, is_missing,
 )
 
 WATER, POWER, SATISFACTION = "V-WATER", "V-POWER", "V-SATISFACTION"
@@ -142,10 +143,10 @@ def accountability(profile: Profile, village: Mapping[str, Any]) -> dict[str, An
         "criterion": criterion.label,
         "rate": format_pct(village.get("satisfaction_rate")),
         "threshold": format_threshold(criterion.params["fail_below"]),
-        "township": redact(clean_text(village.get("township_name"), NOT_NAMED)),
-        "village": redact(clean_text(village.get("village_name"))),
-        "first_secretary": redact(clean_text(village.get("first_secretary"), NOT_NAMED)),
-        "team_leader": redact(clean_text(village.get("team_leader"), NOT_NAMED)),
+        "township": redact_text(clean_text(village.get("township_name"), NOT_NAMED)),
+        "village": redact_text(clean_text(village.get("village_name"))),
+        "first_secretary": redact_text(clean_text(village.get("first_secretary"), NOT_NAMED)),
+        "team_leader": redact_text(clean_text(village.get("team_leader"), NOT_NAMED)),
         "key_village": "重点村" if as_flag(village.get("is_key_village")) else "",
     }
 

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalprep.redaction import redact_text as redact  # the one gate (evalprep/redaction.py); kept under its old name
 from expectations.catalogue import Profile
 from tasks.assess import FAIL, GRADE_EXCELLENT, GRADE_FAIL, GRADE_PASS, PASS, UNKNOWN
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from evalprep.idcard import mask, mask_phone
+from evalprep.redaction import redact_text
 from expectations.catalogue import BAND_EXCELLENT, BAND_FAIL, Criterion, Profile
 from tasks.assess import FAIL, GRADE_FAIL, PASS, UNKNOWN
 from tasks.evaluation_design import KIND_LABELS, STRATUM_LABELS, load_design
@@ -21,7 +22,7 @@ from tasks.sample_risk import shortfall_probability
 from tasks.render.formatting import (  # noqa: F401  (re-exported: the view models' vocabulary)
     COHORT, COUNT_UNIT, COUNT_WHO, GRADE_CLASS, GRADE_SYMBOL, GRADES, NO_DATA_TEXT, NOT_NAMED, PASSING_GRADES,
     REGISTERED, STATUS_TEXT, UNKNOWN_WORD, VETO_MARK, as_date, as_flag, as_int, clean_text, codes_of, format_against,
-    format_date, format_pct, format_threshold, is_missing, labels_of, redact,
+    format_date, format_pct, format_threshold, is_missing, labels_of,
 )
 from tasks.render.evaluators_view import (
     POWER, WATER, accountability, accountable_villages, power_village, power_without_project, water_backlog,
@@ -431,7 +432,7 @@ def _household_gaps(profile: Profile, households: pd.DataFrame, limit: int = MAX
             "in_cohort": h["_cohort"],
             "first_remaining": index > 0 and not h["_cohort"] and records[index - 1]["_cohort"],
             "failing": "、".join(labels_of(profile, h["_codes"])),
-            "note": redact(clean_text(h.get("members_note"))),  # member rows missing (issue 11)
+            "note": redact_text(clean_text(h.get("members_note"))),  # member rows missing (issue 11)
             "helper": clean_text(h["helper_name"], NOT_NAMED),
             "helper_phone": mask_phone(h["helper_phone"]),
         }
@@ -749,7 +750,7 @@ def simulation_headline(simulation: Mapping[str, Any] | None) -> dict[str, Any] 
              "p_any_fail": format_probability(row["p_any_fail"], draws)}
             for row in simulation.get("by_villages", [])
         ],
-        "notes": [redact(str(n)) for n in simulation.get("notes", [])],
+        "notes": [redact_text(str(n)) for n in simulation.get("notes", [])],
         "sources": list(simulation.get("sources", [])),
     }
 

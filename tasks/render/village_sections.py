@@ -14,13 +14,14 @@ import pandas as pd
 from evalprep.idcard import mask, mask_phone
 from evalprep.template import vocabularies
 from evalprep.weeks import parse_week
+from evalprep.redaction import redact_text
 from expectations.catalogue import Profile
 from expectations.vocabulary import HOUSING_DONE
 from tasks.assess import GRADE_FAIL
 from tasks.render.charts import line_panel
 from tasks.render.formatting import (
     GRADE_SYMBOL, NOT_NAMED, REGISTERED, as_date, as_flag, as_int, clean_text, codes_of, format_date, format_pct,
-    format_threshold, is_missing, labels_of, redact,
+    format_threshold, is_missing, labels_of,
 )
 
 MAX_PROJECT_ROWS = 12
@@ -191,7 +192,7 @@ def data_quality_section(issues: pd.DataFrame, submissions: pd.DataFrame, townsh
             "row": "—" if is_missing(i.get("row")) else str(int(i["row"])),
             "column": clean_text(i.get("column"), "—"),
             "rule": clean_text(i.get("rule")),
-            "message": redact(clean_text(i.get("message"))),
+            "message": redact_text(clean_text(i.get("message"))),
         })
     village_rows.sort(key=lambda r: (r["severity"] != "error", r["sheet"], int(r["row"]) if r["row"].isdigit() else 0))
     return {
@@ -223,7 +224,7 @@ def township_submission(submissions: pd.DataFrame, township_code: str) -> dict[s
             "used_text": "本档案所用" if used else "",
             "timing": ("" if status == "missing" or is_missing(on_time)
                        else "按时" if as_flag(on_time) else "✘ 逾期"),
-            "reason": redact(clean_text(s.get("reason"), "—")),
+            "reason": redact_text(clean_text(s.get("reason"), "—")),
         })
     used = next((f for f in files if f["used"]), None)
     return {"files": files, "used": used, "rejected": sum(f["status"] in ("rejected", "missing") for f in files)}
