@@ -199,8 +199,11 @@ def village_frame(
 
 
 def _exit_income_per_capita(households: pd.DataFrame) -> pd.Series:
-    """Per village: the exit cohort's per-capita income, weighted by household size."""
-    cohort = households[households["in_exit_cohort"]]
+    """Per village: the exit cohort's per-capita income, weighted by household size. Summed in household order:
+    the last bits of a float sum depend on the order of its terms, and the rows' order is the files' (a township's
+    resubmission moved other villages' rows, changed their figures in the 16th digit and re-rendered their
+    dossiers; bench/run, session 7)."""
+    cohort = households[households["in_exit_cohort"]].sort_values(["village_code", "household_id"], kind="stable")
     weights = cohort["household_size"]
     total = (cohort["income_per_capita"] * weights).groupby(cohort["village_code"]).sum(min_count=1)
     people = weights.groupby(cohort["village_code"]).sum(min_count=1)

@@ -214,3 +214,22 @@ def test_village_code_in_township():
     assert frames["villages"]["village_code_in_township"].tolist() == [True, False]
     assert frames["households"]["village_code_in_township"].tolist()[:3] == [True, False, False]
     assert pd.isna(frames["households"]["village_code_in_township"].iloc[3])
+
+
+def test_exit_income_per_capita_does_not_depend_on_the_order_rows_arrived_in():
+    """Hand-checkable: village A's two exit households, 3 people at 3,000.10 元 and 1 at 9,000.30 元, give
+    (9,000.30 + 9,000.30) / 4 = 4,500.15 元. And the same households in any order give the same bits (a float sum
+    depends on its terms' order; a resubmission elsewhere in the county reorders the rows)."""
+    from tasks.criteria_frames import _exit_income_per_capita
+
+    small = pd.DataFrame({"household_id": ["A1", "A2"], "village_code": ["A", "A"], "in_exit_cohort": [True, True],
+                          "household_size": [3, 1], "income_per_capita": [3000.10, 9000.30]})
+    assert _exit_income_per_capita(small)["A"] == pytest.approx(4500.15)
+    rng = np.random.default_rng(7)
+    n = 6000
+    county = pd.DataFrame({"household_id": [f"H{i:05d}" for i in range(n)], "in_exit_cohort": True,
+                           "village_code": rng.choice([f"V{i:02d}" for i in range(40)], n),
+                           "household_size": rng.integers(1, 6, n), "income_per_capita": rng.uniform(3000, 9000, n)})
+    first = _exit_income_per_capita(county)
+    for seed in range(5):
+        assert _exit_income_per_capita(county.sample(frac=1, random_state=seed)).to_dict() == first.to_dict()
