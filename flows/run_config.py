@@ -295,17 +295,23 @@ class CheckedInputs:
     contacts: tuple[Contact, ...] = ()
 
 
+def reference_folders(inbox_dir: Path, reference: str | None, settings: Settings) -> tuple[Path, Path | None]:
+    """The reference folder a run reads and the folder filling in what it lacks: a named --reference alone (a
+    mistyped folder must not silently use another register), else the folder beside the inbox, then
+    data/reference/."""
+    if reference:
+        return Path(reference).resolve(), None
+    return reference_dir(inbox_dir, None), settings.reference_dir
+
+
 def county_name(inbox: str | None, reference: str | None, settings: Settings | None = None) -> str:
     """The county's name as a run with these arguments prints it (county.yaml's county_name, else the setting),
     for messages about a run that may have failed before reading its inputs: never raises."""
     settings = settings or load_settings()
     try:
-        if reference:
-            folder, fallback = Path(reference).resolve(), None
-        else:
-            inbox_dir = Path(inbox).resolve() if inbox else settings.inbox_dir
-            folder, fallback = reference_dir(inbox_dir, None), settings.reference_dir
-        return str(load_county(folder, fallback).get("county_name") or settings.county_name)
+        inbox_dir = Path(inbox).resolve() if inbox else settings.inbox_dir
+        county = load_county(*reference_folders(inbox_dir, reference, settings))
+        return str(county.get("county_name") or settings.county_name)
     except (CountyFileError, OSError, ValueError):
         return settings.county_name
 
@@ -328,13 +334,9 @@ def check_inputs(inbox: str | None, week: str | None, profile: str | None = None
     cut_off = check_as_of(as_of)
     check_codes(townships, villages)
     inbox_dir = Path(inbox).resolve() if inbox else settings.inbox_dir
-    if reference:
-        folder = Path(reference).resolve()
-        if not folder.is_dir():
-            raise MissingInputError(f"参考数据目录（--reference）不存在：{folder}；请检查路径")
-        fallback = None
-    else:
-        folder, fallback = reference_dir(inbox_dir, None), settings.reference_dir
+    folder, fallback = reference_folders(inbox_dir, reference, settings)
+    if reference and not folder.is_dir():
+        raise MissingInputError(f"参考数据目录（--reference）不存在：{folder}；请检查路径")
     county = load_county(folder, fallback)
     county_targets(county, profile_years()[profile], county_file(folder, fallback) or folder)
     register = load_register(folder, fallback)

@@ -380,17 +380,21 @@ def test_the_office_is_a_county_setting(tmp_path, monkeypatch):
 
 
 def test_the_failure_notice_names_the_county_of_the_runs_county_yaml(tmp_path, monkeypatch):
-    """Another county (its county.yaml beside the inbox names it): the notice of its failed run says its name, not
-    the setting's default 旬阳县; a county.yaml that cannot be read falls back to the setting (a notice never fails)."""
+    """Another county (its county.yaml beside the inbox names it): the notice the weekly flow's on_failure hook
+    writes for its failed run says its name, not the setting's default 旬阳县; a county.yaml that cannot be read
+    falls back to the setting (a notice never fails)."""
+    from types import SimpleNamespace
+
     from flows.run_config import county_name
+    from flows.weekly import failure_hook
 
     monkeypatch.delenv("EVALPREP_SMTP_HOST", raising=False)
     reference = office_reference(tmp_path)
     (reference / "county.yaml").write_text("county_name: 石泉县\n", encoding="utf-8")
     inbox = str(tmp_path / "inbox")
     assert county_name(inbox, None) == "石泉县" == county_name(None, str(reference))
-    failure_notice({"inbox": inbox, "week": WEEK, "out": str(tmp_path / "out")}, "brave-fox", "boom",
-                   dt.datetime(2016, 10, 3, tzinfo=dt.timezone.utc), county_name(inbox, None))
+    run = SimpleNamespace(parameters={"inbox": inbox, "week": WEEK, "out": str(tmp_path / "out")}, name="brave-fox")
+    failure_hook(None, run, SimpleNamespace(message="boom"))  # what Prefect calls it with: the flow, its run, the state
     [notice] = (tmp_path / "out" / "failures").glob("*.eml")
     message = parsed(notice)
     assert "石泉县" in message["Subject"] and "旬阳县" not in message.get_body().get_content()
