@@ -39,7 +39,6 @@ from tasks.survey_answers import RECOGNISED, NOT_RECOGNISED, approvals
 
 DEFAULT_SEED = SIMULATION_SEED
 ORDINARY = "ordinary"
-TEMPLATE = "rehearsal.html.j2"
 PDF_NAME, CSV_NAME = "rehearsal.pdf", "visits.csv"
 MAX_MEMBER_ROWS = 12  # a visit sheet stays one page; more members are counted, not listed
 YES, NO, BLANK = "是", "否", "未填"
@@ -506,9 +505,9 @@ def visits_table(draw: RehearsalDraw, readiness: Readiness) -> pd.DataFrame:
 def write_pack(context: Mapping[str, Any], table: pd.DataFrame, folder: Path | str) -> Path:
     """rehearsal.pdf and visits.csv into the folder (each written whole or not at all)."""
     from evalprep.files import write_atomic
-    from tasks.render.pdf import render_document
+    from tasks.render.pdf import REHEARSAL, render_document
 
     folder = Path(folder)
-    write_atomic(folder / PDF_NAME, render_document(TEMPLATE, context))
+    write_atomic(folder / PDF_NAME, render_document(REHEARSAL, context))
     write_atomic(folder / CSV_NAME, csv_bytes(table))  # the one CSV writer (evalprep/redaction.py)
     return folder

@@ -49,7 +49,7 @@ def section(root, section_id: str):
 def test_dossier_has_every_section_and_the_page_furniture():
     root = parse(village_html())
     assert root.get("lang") == "zh-CN"
-    assert [link.get("href") for link in root.iter("link")] == ["print.css"]
+    assert not list(root.iter("link"))  # the renderer prints it with print.css, parsed once (tasks/render/pdf.py)
     for section_id in ("cover", "scorecard", "third-party", "household-gaps", "housing", "projects", "data-quality",
                        "trend"):
         section(root, section_id)

@@ -51,6 +51,7 @@ def fetched(monkeypatch):
         return original(self, url, headers)
 
     monkeypatch.setattr(TemplateFolderFetcher, "fetch", spy)
+    render_pdf_module.stylesheet.cache_clear()  # this process may have parsed print.css already
     return urls
 
 
@@ -121,6 +122,18 @@ def test_every_character_of_the_dossier_has_a_glyph_in_the_named_fonts():
 
 def test_same_input_gives_the_same_bytes(dossier):
     assert render_village_dossier(PROFILE, run=RUN, **village_frames(COUNTY, CODE)) == dossier
+
+
+def test_stylesheet_is_parsed_once_and_prints_as_a_linked_one(dossier, fetched):
+    """print.css is fetched and parsed once per process, and a dossier printed with that parsed sheet is the
+    same PDF, byte for byte, as one whose HTML links print.css (the way WeasyPrint parses it per document)."""
+    html = render_html("village_dossier.html.j2",
+                       village_dossier_context(PROFILE, run=RUN, **village_frames(COUNTY, CODE)))
+    assert render_pdf(html, render_pdf_module.PRINT_CSS) == dossier
+    assert render_pdf(html, render_pdf_module.PRINT_CSS) == dossier
+    assert fetched == [(TEMPLATES_DIR / "print.css").as_uri()]
+    linked = html.replace("</head>", '<link rel="stylesheet" href="print.css"></head>', 1)
+    assert render_pdf(linked) == dossier
 
 
 def test_injected_markup_renders_as_text_and_fetches_nothing(fetched):

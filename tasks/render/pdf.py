@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.text import ffi as weasyprint_ffi
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -21,6 +22,9 @@ VILLAGE_DOSSIER = "village_dossier.html.j2"
 COUNTY_SUMMARY = "county_summary.html.j2"
 TOWNSHIP_SUMMARY = "township_summary.html.j2"
 DEPARTMENT_LIST = "department_list.html.j2"
+REHEARSAL = "rehearsal.html.j2"
+PRINT_CSS = "print.css"
+STYLESHEETS = {REHEARSAL: "rehearsal.css"}  # every other template prints with print.css
 
 
 class HarfBuzzSubsetMissing(RuntimeError):
@@ -62,10 +66,22 @@ class TemplateFolderFetcher(URLFetcher):
 PDF_OPTIONS = {"pdf_tags": True}
 
 
-def render_pdf(html: str) -> bytes:
-    """Tagged PDF bytes for an HTML string; relative URLs resolve in report_templates/; same input, same bytes."""
+@cache
+def stylesheet(name: str) -> CSS:
+    """One stylesheet of report_templates/, parsed once per process and reused by every document it prints:
+    parsing print.css and compiling its selectors again for each document was ≈ 6 % of a dossier's render
+    (docs/decisions.md, "One parse of the stylesheet per render process"); the PDF bytes are the same."""
+    return CSS(url=(TEMPLATES_DIR / name).as_uri(), url_fetcher=TemplateFolderFetcher())
+
+
+def render_pdf(html: str, stylesheet_name: str | None = None) -> bytes:
+    """Tagged PDF bytes for an HTML string, styled by the HTML's own links and, if named, one stylesheet of
+    report_templates/ parsed once per process; relative URLs resolve in report_templates/; same input, same
+    bytes."""
     check_harfbuzz_subset()
-    document = HTML(string=html, base_url=str(TEMPLATES_DIR), url_fetcher=TemplateFolderFetcher()).render(**PDF_OPTIONS)
+    sheets = [stylesheet(stylesheet_name)] if stylesheet_name else []
+    document = HTML(string=html, base_url=str(TEMPLATES_DIR), url_fetcher=TemplateFolderFetcher()).render(
+        stylesheets=sheets, **PDF_OPTIONS)
     metadata = document.metadata
     metadata.generator = GENERATOR
     metadata.created = metadata.modified = None
@@ -75,8 +91,9 @@ def render_pdf(html: str) -> bytes:
 
 
 def render_document(template_name: str, context: Mapping[str, Any]) -> bytes:
-    """Steps 2 and 3 for any view model: HTML with one template of report_templates/, then PDF bytes."""
-    return render_pdf(render_html(template_name, context))
+    """Steps 2 and 3 for any view model: HTML with one template of report_templates/, then PDF bytes printed
+    with the template's stylesheet (STYLESHEETS, print.css by default)."""
+    return render_pdf(render_html(template_name, context), STYLESHEETS.get(template_name, PRINT_CSS))
 
 
 def render_village_dossier(*args: Any, **kwargs: Any) -> bytes:
