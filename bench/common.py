@@ -55,23 +55,36 @@ class PeakRss:
         import threading
 
         self.interval, self.peak, self._stop = interval, 0, threading.Event()
+        self.at_peak: list[tuple[str, int]] = []  # (process, PSS bytes) at the peak sample
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def _total(self) -> int:
+    @staticmethod
+    def _label(process) -> str:
+        """What a process of the tree is: the run, a render worker, a workbook parser, Prefect's API server."""
+        line = " ".join(process.cmdline())
+        if "multiprocessing" in line:
+            return "worker (render or parse)"
+        if "prefect" in line or "uvicorn" in line:
+            return "Prefect API server"
+        return process.name()
+
+    def _sizes(self) -> list[tuple[str, int]]:
         import psutil
 
         me = psutil.Process()
-        total = me.memory_full_info().pss
+        sizes = [("run", me.memory_full_info().pss)]
         for child in me.children(recursive=True):
             try:
-                total += child.memory_full_info().pss
+                sizes.append((self._label(child), child.memory_full_info().pss))
             except psutil.Error:  # ended meanwhile
                 pass
-        return total
+        return sizes
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._total())
+            sizes = self._sizes()
+            if sum(size for _, size in sizes) > self.peak:
+                self.peak, self.at_peak = sum(size for _, size in sizes), sizes
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "PeakRss":
@@ -85,3 +98,8 @@ class PeakRss:
     @property
     def gib(self) -> float:
         return round(self.peak / 2**30, 3)
+
+    @property
+    def breakdown_mib(self) -> list[list]:
+        """The processes at the peak sample, largest first: [label, MiB]."""
+        return [[label, round(size / 2**20)] for label, size in sorted(self.at_peak, key=lambda x: -x[1])]

@@ -4,6 +4,7 @@ memory is this scale's): the full run through Prefect and with the same stage fu
 with the Prefect server up (in process) and cold (`evalprep inspect`), rendering with one and two processes.
 
     python -m bench.county_runs --scale 1 --repeat 3 --json bench/work/county-1.json
+    python -m bench.county_runs --scale 5 --memory-only --json bench/work/county-5.json   # peak memory alone
 """
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ def pages_and_sizes(folder: Path) -> tuple[list[int], list[int]]:
     return [len(PdfReader(p).pages) for p in pdfs], [p.stat().st_size for p in pdfs]
 
 
-def measure(scale: int, repeat: int) -> dict:
+def measure(scale: int, repeat: int, memory_only: bool = False) -> dict:
     from flows.inspection import inspection_run
     from flows.weekly import weekly_county_run
 
@@ -119,6 +120,9 @@ def measure(scale: int, repeat: int) -> dict:
         first = timed_call(weekly_county_run, **run_kwargs(county, work / "full-0"))
     result["first_run_prefect_seconds"] = round(first, 3)
     result["peak_memory_gib_full_run"] = peak.gib
+    result["peak_memory_processes_mib"] = peak.breakdown_mib
+    if memory_only:
+        return result
     full = [timed_call(weekly_county_run, **run_kwargs(county, work / f"full-{i}")) for i in range(1, repeat + 1)]
     result["full_run_prefect_seconds"] = figure(full)  # sampled for memory no more: timed alike with direct runs
     pages, sizes = pages_and_sizes(work / "full-0" / WEEK)
@@ -174,8 +178,9 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--memory-only", action="store_true", help="the first run's peak memory, nothing timed")
     args = parser.parse_args()
-    figures = measure(args.scale, args.repeat)
+    figures = measure(args.scale, args.repeat, args.memory_only)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=1), encoding="utf-8")
     print(json.dumps(figures, ensure_ascii=False, indent=1))
