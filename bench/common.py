@@ -83,8 +83,9 @@ class PeakRss:
     def _sample(self) -> None:
         while not self._stop.is_set():
             sizes = self._sizes()
-            if sum(size for _, size in sizes) > self.peak:
-                self.peak, self.at_peak = sum(size for _, size in sizes), sizes
+            total = sum(size for _, size in sizes)
+            if total > self.peak:
+                self.peak, self.at_peak = total, sizes
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "PeakRss":

@@ -354,8 +354,12 @@ def test_dossier_is_laid_out_in_one_pass_and_its_contents_link_to_the_sections(c
     reader = PdfReader(io.BytesIO(data))
     cover_links = [annotation.get_object() for annotation in reader.pages[0].get("/Annots", [])]
     assert len([link for link in cover_links if link.get("/Subtype") == "/Link" and "/Dest" in link]) >= 7
-    def titles(outline) -> list[str]:
-        return [t for item in outline for t in (titles(item) if isinstance(item, list) else [item.title])]
-    bookmarks = titles(reader.outline)
+    bookmarks = _outline_titles(reader.outline)
     for title in SECTION_TITLES:
         assert any(bookmark.startswith(title) for bookmark in bookmarks), (title, bookmarks)
+
+
+def _outline_titles(outline: list) -> list[str]:
+    """Every bookmark title of a pypdf outline, nested levels included."""
+    return [title for item in outline
+            for title in (_outline_titles(item) if isinstance(item, list) else [item.title])]
