@@ -11,7 +11,7 @@ import shutil
 import time
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -56,14 +56,53 @@ def _frame_digest(frame: pd.DataFrame) -> bytes:
     return hashlib.sha256(_columns(frame) + row_hashes(frame).tobytes()).digest()
 
 
+class Slice(NamedTuple):
+    """Some rows of a frame and their digest."""
+
+    frame: pd.DataFrame
+    digest: str
+
+
+class RowHashed:
+    """A frame hashed row by row once, so that the digest of any of its row subsets costs a slice of the hashes
+    (what `digest` gives that subset as a frame of its own, since a subset keeps the columns and row order):
+    for planners whose documents each read a part of the same county-wide frame. Each subset comes with its
+    digest, made together, so the two cannot disagree."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._head = _columns(frame)
+        self._rows = row_hashes(frame)
+
+    def _digest(self, positions: np.ndarray | None = None) -> str:
+        rows = self._rows if positions is None else self._rows[positions]
+        return hashlib.sha256(self._head + rows.tobytes()).hexdigest()
+
+    def whole(self) -> Slice:
+        return Slice(self.frame, self._digest())
+
+    def where(self, mask: pd.Series | np.ndarray | bool) -> Slice:
+        """The rows where `mask` holds (False: none), and their digest."""
+        positions = np.flatnonzero(np.broadcast_to(np.asarray(mask, dtype=bool), len(self.frame)))
+        return Slice(self.frame.iloc[positions], self._digest(positions))
+
+    def groups(self, by: str | list[str]) -> dict[Any, Slice]:
+        """Every `by` group (in first-appearance order) and its digest."""
+        if self.frame.empty:
+            return {}
+        return {key: Slice(self.frame.iloc[index], self._digest(index))
+                for key, index in self.frame.groupby(by, sort=False).indices.items()}
+
+    def digests(self, by: str) -> dict[Any, str]:
+        """The digest of every `by` group, without the groups (a county's villages in ≈ 0.1 s, not 10 ms each)."""
+        if by not in self.frame or self.frame.empty:
+            return {}
+        return {key: self._digest(index) for key, index in self.frame.groupby(by, sort=False).indices.items()}
+
+
 def slice_digests(frame: pd.DataFrame | None, by: str) -> dict[Any, str]:
-    """The digest of every `by` group of a frame, hashing the whole frame once (a county's villages in
-    ≈ 0.1 s instead of ≈ 10 ms a village): what planning gives each village's document."""
-    if frame is None or by not in frame or frame.empty:
-        return {}
-    rows, head = row_hashes(frame), _columns(frame)
-    return {key: hashlib.sha256(head + rows[index].tobytes()).hexdigest()
-            for key, index in frame.groupby(by, sort=False).indices.items()}
+    """The digest of every `by` group of a frame, hashing the whole frame once."""
+    return {} if frame is None or by not in frame or frame.empty else RowHashed(frame).digests(by)
 
 
 def digest(*parts: Any) -> str:

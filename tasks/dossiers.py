@@ -19,7 +19,7 @@ import pandas as pd
 from evalprep import stopping
 from expectations.catalogue import Profile, load_profile
 from tasks.assess import Readiness
-from tasks.document_store import DocumentStore, digest, document_key, slice_digests
+from tasks.document_store import DocumentStore, RowHashed, Slice, digest, document_key, slice_digests
 from evalprep.runlog import run_logger
 from evalprep.files import disk_error
 from tasks.departments import department_names, village_blockers, villages_turned_by
@@ -120,23 +120,24 @@ def rollup_jobs(readiness: Readiness, submissions: pd.DataFrame, issues: pd.Data
                 problems: pd.DataFrame, profile: Profile, scope: str = "county",
                 ledger: pd.DataFrame | None = None) -> list[DocumentJob]:
     """The county summary, one summary per township and one problem list per department (scope "county");
-    only the township summaries ("townships"); nothing ("none"), see RunConfig.rollups."""
+    only the township summaries ("townships"); nothing ("none"), see RunConfig.rollups. Each county-wide frame
+    is hashed once (document_store.RowHashed) and each job carries the digest of its parts."""
     if scope == "none":
         return []
-    jobs = [DocumentJob(COUNTY, COUNTY_SUMMARY, {
-        "villages": readiness.villages, "households": readiness.households,
-        "village_criteria": readiness.village_criteria, "submissions": submissions, "simulation": simulation,
-        **_ledger_slice(ledger, None, None)})]
-    households, no_households = _by(readiness.households, "township_code")
+    villages, households = RowHashed(readiness.villages), RowHashed(readiness.households)
+    criteria, sent = RowHashed(readiness.village_criteria), RowHashed(submissions)
+    ledger_rows = None if ledger is None else RowHashed(ledger)
+    jobs = [_rollup(COUNTY, COUNTY_SUMMARY, villages=villages.whole(), households=households.whole(),
+                    village_criteria=criteria.whole(), submissions=sent.whole(), simulation=simulation,
+                    **_ledger_part(ledger_rows, None, None))]
+    households_by, sent_by = households.groups("township_code"), sent.groups("township_code")
     issues_by, no_issues = _by(issues, "township_code")
-    submissions_by, no_submissions = _by(submissions, "township_code")
-    criteria = readiness.village_criteria
-    for (code, name), villages in readiness.villages.groupby(["township_code", "township_name"], sort=True):
-        jobs.append(DocumentJob(TOWNSHIP, township_summary_path(code, name), {
-            "villages": villages, "households": households.get(code, no_households),
-            "village_criteria": criteria[criteria["village_code"].isin(villages["village_code"])],
-            "submissions": submissions_by.get(code, no_submissions), "issues": issues_by.get(code, no_issues),
-            **_ledger_slice(ledger, "township_code", code)}))
+    for (code, name), township in sorted(villages.groups(["township_code", "township_name"]).items()):
+        jobs.append(_rollup(TOWNSHIP, township_summary_path(code, name), villages=township,
+                            households=households_by.get(code) or households.where(False),
+                            village_criteria=criteria.where(criteria.frame["village_code"].isin(township.frame["village_code"])),
+                            submissions=sent_by.get(code) or sent.where(False), issues=issues_by.get(code, no_issues),
+                            **_ledger_part(ledger_rows, "township_code", code)))
     if scope == "townships":
         return jobs[1:]
     blockers = village_blockers(readiness.villages, profile)
@@ -147,20 +148,27 @@ def rollup_jobs(readiness: Readiness, submissions: pd.DataFrame, issues: pd.Data
     for department in department_names(profile, problems):
         items = items_by.get(department, no_items)
         wants_villages = any(department in profile.criterion(c).departments for c in facts)
-        jobs.append(DocumentJob(DEPARTMENT, department_list_path(department), {
-            "department": department, "items": items,
-            **({"villages": readiness.villages} if wants_villages else {}),
-            "households": readiness.households[readiness.households["village_code"].isin(set(items["village_code"]))]
-            if len(items) else readiness.households.iloc[0:0],
-            "turned": villages_turned_by(items, blockers), **_ledger_slice(ledger, "department", department)}))
+        jobs.append(_rollup(DEPARTMENT, department_list_path(department), department=department, items=items,
+                            **({"villages": villages.whole()} if wants_villages else {}),
+                            households=households.where(households.frame["village_code"].isin(set(items["village_code"]))
+                                                        if len(items) else False),
+                            turned=villages_turned_by(items, blockers), **_ledger_part(ledger_rows, "department", department)))
     return jobs
 
 
-def _ledger_slice(ledger: pd.DataFrame | None, column: str | None, value: str | None) -> dict[str, pd.DataFrame]:
+def _rollup(kind: str, path: str, **parts: Any) -> DocumentJob:
+    """A roll-up job; a part given as a Slice enters the view model as its frame and the job's key as its
+    digest, so the job's inputs digest equals digest(args) without hashing the frame again."""
+    args = {name: part.frame if isinstance(part, Slice) else part for name, part in parts.items()}
+    keyed = {name: part.digest if isinstance(part, Slice) else part for name, part in parts.items()}
+    return DocumentJob(kind, path, args, inputs=digest(keyed))
+
+
+def _ledger_part(ledger: RowHashed | None, column: str | None, value: str | None) -> dict[str, Slice]:
     """The rectification ledger's rows a roll-up shows (tasks/ledger.py); nothing when the run has none."""
     if ledger is None:
         return {}
-    return {"ledger": ledger if column is None else ledger[ledger[column] == value]}
+    return {"ledger": ledger.whole() if column is None else ledger.where(ledger.frame[column] == value)}
 
 
 # ------------------------------------------------------------------------------------------------ rendering

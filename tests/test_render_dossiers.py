@@ -14,7 +14,7 @@ from tasks.dossiers import (
     COUNTY, DEPARTMENT, TOWNSHIP, VILLAGE, DocumentJob, Rendered, render_job, render_jobs, rendering_report,
     rollup_jobs, township_batches, weekly_trend,
 )
-from tasks.document_store import DocumentStore
+from tasks.document_store import DocumentStore, digest
 from tasks.history import record_week
 from demo.preview import RUN, sample_county
 
@@ -91,6 +91,7 @@ def test_roll_up_jobs_are_the_county_every_township_and_every_department():
             assert set(job.args["submissions"]["township_code"]) <= {job.args["villages"]["township_code"].iloc[0]}
         if job.kind == DEPARTMENT:
             assert set(job.args["items"]["department"]) <= {job.args["department"]}
+        assert job.inputs == digest(job.args)  # the frames hashed once, sliced: the key as if hashed one by one
 
 
 def test_an_inspection_renders_only_the_roll_ups_its_data_covers_whole():

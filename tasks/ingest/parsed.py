@@ -80,6 +80,19 @@ def save_entry(folder: Path, key: str, result: SubmissionResult) -> None:
     write_atomic(folder / ENTRY, json.dumps(entry, ensure_ascii=False, sort_keys=True).encode("utf-8"))
 
 
+def kept_township(folder: Path, key: str, sha256: str, name: str) -> str:
+    """The township an entry names, from its JSON alone (the key, bytes and name checked, the tables not read),
+    or "" when there is no such entry: what a run narrowed to some townships needs to pass over another
+    township's file without loading it."""
+    try:
+        entry = json.loads((folder / ENTRY).read_bytes())
+        if (entry.get("format"), entry.get("key"), entry.get("sha256"), entry.get("file")) != (FORMAT, key, sha256, name):
+            return ""
+        return str(entry.get("township_code") or "")
+    except Exception:  # noqa: BLE001 — missing, cut short, not JSON: the file is read as usual
+        return ""
+
+
 def load_entry(folder: Path, key: str, sha256: str, name: str) -> SubmissionResult | None:
     """The kept result, or None unless the entry is whole, untampered and for these bytes and this name."""
     try:
@@ -108,11 +121,15 @@ def load_entry(folder: Path, key: str, sha256: str, name: str) -> SubmissionResu
 
 
 def read_submission_kept(path: Path, sha256: str, register: Register, max_bytes: int, archive_dir: Path,
-                         context: str, reader=None) -> SubmissionResult:
+                         context: str, reader=None, townships: tuple[str, ...] = ()) -> SubmissionResult:
     """read_submission, or its kept result for the same bytes, name and context. `reader` (an
-    isolated.IsolatedReader) parses in a child process and keeps the entry itself."""
+    isolated.IsolatedReader) parses in a child process and keeps the entry itself. `townships` (a narrowed
+    run): a file kept as another township's comes back without its tables, unread (the run leaves it out)."""
     key = entry_key(sha256, path.name, context)
     folder = entry_dir(archive_dir, key)
+    elsewhere = kept_township(folder, key, sha256, path.name) if townships else ""
+    if elsewhere and elsewhere not in townships:
+        return SubmissionResult(file=path.name, sha256=sha256, status="", township_code=elsewhere)
     kept = load_entry(folder, key, sha256, path.name)
     if kept is not None:
         return kept

@@ -112,7 +112,7 @@ def ingest_week(week_dir: Path, week: str, archive_dir: Path, register: Register
     context = parse_context(register, max_bytes)
     # Each file not parsed before is parsed in a child process under a memory ceiling (isolated.py).
     with reader_if_enabled() as reader:
-        results = [read_submission_kept(path, sha, register, max_bytes, archive_dir, context, reader)
+        results = [read_submission_kept(path, sha, register, max_bytes, archive_dir, context, reader, townships)
                    for path, sha in distinct]
     arrivals = [received_at(path) for path, _ in distinct]
     if townships:
@@ -120,7 +120,9 @@ def ingest_week(week_dir: Path, week: str, archive_dir: Path, register: Register
         keep = [i for i, r in enumerate(results) if r.township_code in townships or not r.township_code]
         results, arrivals = [results[i] for i in keep], [arrivals[i] for i in keep]
     winners = choose_winners(results)
-    used = sorted(winners.values())
+    # Tables in township-code order, not arrival order: a resubmission must not move one township's rows
+    # past the others', or every document reading a county-wide frame would differ and be printed again.
+    used = [winners[code] for code in sorted(winners)]
     tables = {}
     for key, sheet in sheets().items():
         parts = [results[i].tables[key] for i in used if len(results[i].tables[key])]

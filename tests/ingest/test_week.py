@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from tasks.ingest.archive import content_hash
@@ -75,6 +76,34 @@ def test_the_newest_accepted_submission_wins_and_earlier_issues_go(inbox, tmp_pa
     assert set(result.tables["households"]["_file"]) == {"蜀河镇第39周(修改版).xlsx"}
 
 
+def as_shuanghe(source: Path, target: Path) -> Path:
+    """The clean 蜀河镇 fixture as 双河镇's: its codes and name replaced in every text cell."""
+    book = openpyxl.load_workbook(source)
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.value = cell.value.replace(SHUHE, SHUANGHE).replace("蜀河镇", "双河镇")
+    book.save(target)
+    return target
+
+
+def test_tables_follow_the_township_code_not_the_arrival(inbox, tmp_path):
+    """A township that sends again arrives last, yet its rows keep their place: every document made from a
+    county-wide frame keeps its key (tasks/document_store.py), so a resubmission re-renders only its own."""
+    shuanghe = as_shuanghe(FIXTURES / "610928103_蜀河镇_2016-W39.xlsx", tmp_path / "610928104_双河镇_2016-W39.xlsx")
+    drop(inbox, shuanghe, shuanghe.name, dt.datetime(2016, 10, 3, 8))
+    drop(inbox, "610928103_蜀河镇_2016-W39.xlsx", "610928103_蜀河镇_2016-W39.xlsx", dt.datetime(2016, 10, 3, 9))
+    first = ingest(inbox, tmp_path)
+    drop(inbox, "value_forms.xlsx", "610928103_蜀河镇_2016-W39(修改版).xlsx", dt.datetime(2016, 10, 3, 11))
+    again = ingest(inbox, tmp_path)
+    for result in (first, again):  # arrival order would put 双河镇 (…104) first
+        codes = result.tables["households"]["township_code"].tolist()
+        assert codes == sorted(codes) and set(codes) == {SHUHE, SHUANGHE}
+    files = again.tables["households"].drop_duplicates("township_code").set_index("township_code")["_file"]
+    assert files[SHUHE] == "610928103_蜀河镇_2016-W39(修改版).xlsx"
+
+
 def test_a_newer_rejected_file_keeps_the_older_data_and_says_why(inbox, tmp_path):
     drop(inbox, "610928103_蜀河镇_2016-W39.xlsx", "610928103_蜀河镇_2016-W39.xlsx", dt.datetime(2016, 10, 3, 8))
     drop(inbox, "empty.xlsx", "610928103_蜀河镇_2016-W39(修改版).xlsx", dt.datetime(2016, 10, 3, 11))
@@ -100,6 +129,27 @@ def test_every_township_of_the_county_is_expected_unless_narrowed(inbox, tmp_pat
     result = ingest(inbox, tmp_path)
     assert len(result.submissions) == 21
     assert (result.submissions["status"] == "missing").sum() == 20
+
+
+def test_a_narrowed_run_passes_over_other_townships_files_unread(inbox, tmp_path):
+    """An inspection of one township does not load the other townships' parsed tables (their entry's JSON
+    names the township); a county run still reads, and checks, every one."""
+    shuanghe = as_shuanghe(FIXTURES / "610928103_蜀河镇_2016-W39.xlsx", tmp_path / "610928104_双河镇_2016-W39.xlsx")
+    drop(inbox, shuanghe, shuanghe.name, dt.datetime(2016, 10, 3, 8))
+    drop(inbox, "610928103_蜀河镇_2016-W39.xlsx", "610928103_蜀河镇_2016-W39.xlsx", dt.datetime(2016, 10, 3, 9))
+    whole = ingest(inbox, tmp_path)
+    parsed = sorted((tmp_path / "archive" / ".parsed").rglob("households.parquet"))
+    assert len(parsed) == 2
+    other = next(p for p in parsed if (p.parent / "entry.json").read_text(encoding="utf-8").count(SHUANGHE))
+    other.write_bytes(b"cut short")  # read, it would fail its hash and the file would be parsed again
+    narrowed = ingest(inbox, tmp_path, townships=(SHUHE,))
+    assert other.read_bytes() == b"cut short"
+    assert set(narrowed.tables["households"]["township_code"]) == {SHUHE}
+    assert narrowed.tables["households"].equals(whole.tables["households"][whole.tables["households"]["township_code"] == SHUHE]
+                                                .reset_index(drop=True))
+    assert set(narrowed.submissions["township_code"]) == {SHUHE}
+    again = ingest(inbox, tmp_path)  # the county run reads it, finds it damaged, parses the file again
+    assert other.read_bytes() != b"cut short" and again.tables["households"].equals(whole.tables["households"])
 
 
 def test_deadline_is_configurable():
