@@ -133,9 +133,10 @@ def rollup_jobs(readiness: Readiness, submissions: pd.DataFrame, issues: pd.Data
     households_by, sent_by = households.groups("township_code"), sent.groups("township_code")
     issues_by, no_issues = _by(issues, "township_code")
     for (code, name), township in sorted(villages.groups(["township_code", "township_name"]).items()):
+        in_township = criteria.frame["village_code"].isin(township.frame["village_code"])
         jobs.append(_rollup(TOWNSHIP, township_summary_path(code, name), villages=township,
                             households=households_by.get(code) or households.where(False),
-                            village_criteria=criteria.where(criteria.frame["village_code"].isin(township.frame["village_code"])),
+                            village_criteria=criteria.where(in_township),
                             submissions=sent_by.get(code) or sent.where(False), issues=issues_by.get(code, no_issues),
                             **_ledger_part(ledger_rows, "township_code", code)))
     if scope == "townships":
@@ -148,11 +149,11 @@ def rollup_jobs(readiness: Readiness, submissions: pd.DataFrame, issues: pd.Data
     for department in department_names(profile, problems):
         items = items_by.get(department, no_items)
         wants_villages = any(department in profile.criterion(c).departments for c in facts)
+        its_villages = households.frame["village_code"].isin(set(items["village_code"])) if len(items) else False
         jobs.append(_rollup(DEPARTMENT, department_list_path(department), department=department, items=items,
                             **({"villages": villages.whole()} if wants_villages else {}),
-                            households=households.where(households.frame["village_code"].isin(set(items["village_code"]))
-                                                        if len(items) else False),
-                            turned=villages_turned_by(items, blockers), **_ledger_part(ledger_rows, "department", department)))
+                            households=households.where(its_villages), turned=villages_turned_by(items, blockers),
+                            **_ledger_part(ledger_rows, "department", department)))
     return jobs
 
 

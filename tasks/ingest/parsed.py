@@ -80,24 +80,29 @@ def save_entry(folder: Path, key: str, result: SubmissionResult) -> None:
     write_atomic(folder / ENTRY, json.dumps(entry, ensure_ascii=False, sort_keys=True).encode("utf-8"))
 
 
+def _entry_json(folder: Path, key: str, sha256: str, name: str) -> dict | None:
+    """An entry's JSON when it names this key, these bytes and this name (its tables not checked)."""
+    entry = json.loads((folder / ENTRY).read_bytes())
+    named = (entry.get("format"), entry.get("key"), entry.get("sha256"), entry.get("file"))
+    return entry if named == (FORMAT, key, sha256, name) else None
+
+
 def kept_township(folder: Path, key: str, sha256: str, name: str) -> str:
     """The township an entry names, from its JSON alone (the key, bytes and name checked, the tables not read),
     or "" when there is no such entry: what a run narrowed to some townships needs to pass over another
     township's file without loading it."""
     try:
-        entry = json.loads((folder / ENTRY).read_bytes())
-        if (entry.get("format"), entry.get("key"), entry.get("sha256"), entry.get("file")) != (FORMAT, key, sha256, name):
-            return ""
-        return str(entry.get("township_code") or "")
+        entry = _entry_json(folder, key, sha256, name)
     except Exception:  # noqa: BLE001 — missing, cut short, not JSON: the file is read as usual
         return ""
+    return str(entry.get("township_code") or "") if entry else ""
 
 
 def load_entry(folder: Path, key: str, sha256: str, name: str) -> SubmissionResult | None:
     """The kept result, or None unless the entry is whole, untampered and for these bytes and this name."""
     try:
-        entry = json.loads((folder / ENTRY).read_bytes())
-        if (entry.get("format"), entry.get("key"), entry.get("sha256"), entry.get("file")) != (FORMAT, key, sha256, name):
+        entry = _entry_json(folder, key, sha256, name)
+        if entry is None:
             return None
         tables = {}
         for table, digest in entry["tables"].items():
