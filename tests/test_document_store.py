@@ -87,3 +87,22 @@ def test_threads_storing_the_same_document_at_once_all_succeed(tmp_path):
     assert store.path("ef" * 32, ".pdf").read_bytes() == data
     assert sorted(p.name for p in store.path("ef" * 32, ".pdf").parent.iterdir()) == [f"{'ef' * 32}.pdf",
                                                                                       f"{'ef' * 32}.pdf.sha256"]
+
+
+def test_a_slice_of_a_row_hashed_frame_has_the_digest_of_that_slice_alone():
+    """RowHashed cuts a subset's digest from the whole frame's row hashes: it must equal hashing the subset
+    as a frame of its own — for a mask, a group, no rows at all and the whole frame."""
+    frame = pd.DataFrame({"township_code": ["2", "1", "2", "1"], "name": ["甲", "乙", "丙", "丁"],
+                          "codes": [["H-INCOME"], [], ["H-HOUSING"], []], "n": [1.0, 2.0, float("nan"), 4.0]})
+    hashed = document_store.RowHashed(frame)
+    alone = lambda part: document_store._frame_digest(part).hex()  # noqa: E731  (what digest() puts for a frame)
+    mask = frame["n"] > 1
+    assert hashed.where(mask).digest == alone(frame[mask]) != alone(frame)
+    assert hashed.where(False).digest == alone(frame.iloc[0:0])
+    assert hashed.whole().digest == alone(frame)
+    groups = hashed.groups("township_code")
+    assert list(groups) == ["2", "1"]
+    for code, part in groups.items():
+        assert part.frame.equals(frame[frame["township_code"] == code])
+        assert part.digest == alone(frame[frame["township_code"] == code])
+    assert hashed.digests("township_code") == {code: part.digest for code, part in groups.items()}
